@@ -1,0 +1,160 @@
+//! What can go wrong talking to the API, typed so that callers can tell a refusal from a
+//! transport failure, and the server's reason kept verbatim for the user.
+
+use super::wire::ErrorBody;
+
+/// A failed API call. Messages never contain the token: server text is scrubbed of it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the token is missing, wrong or regenerated.
+    #[error("{call}: the API rejected the token in TALKOVER_TOKEN (401: {message}); check that it is the current token of this environment")]
+    Unauthenticated { call: String, message: String },
+    /// 403 or 404: the resource is not manageable with this token.
+    #[error("{call}: {status} {message}")]
+    NotFound {
+        call: String,
+        status: u16,
+        message: String,
+    },
+    /// Any other non-success status, with the server's reason.
+    #[error("{call}: {status} {message}")]
+    Status {
+        call: String,
+        status: u16,
+        message: String,
+        code: Option<String>,
+    },
+    /// The request did not complete (connection refused, reset, timed out, ...).
+    #[error("{call}: {source}")]
+    Transport {
+        call: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered 2xx with something talkops cannot read.
+    #[error("{call}: unexpected response: {reason}")]
+    Decode { call: String, reason: String },
+}
+
+impl ApiError {
+    /// Builds the error for a non-success response, reading the server's message from any of
+    /// the documented body shapes and keeping non-JSON text as it is.
+    pub(crate) fn from_response(call: String, status: u16, body: &str, token: &str) -> ApiError {
+        let (message, code) = server_reason(body);
+        let message = scrub(&message, token);
+        match status {
+            401 => ApiError::Unauthenticated { call, message },
+            403 | 404 => ApiError::NotFound {
+                call,
+                status,
+                message,
+            },
+            _ => ApiError::Status {
+                call,
+                status,
+                message,
+                code,
+            },
+        }
+    }
+}
+
+/// The server's reason: `message` (top level or under `error`), then `code`, then every
+/// field error, joined; the raw text when the body is not JSON.
+fn server_reason(body: &str) -> (String, Option<String>) {
+    let Ok(parsed) = serde_json::from_str::<ErrorBody>(body) else {
+        let raw = body.trim();
+        let raw: String = raw.chars().take(500).collect();
+        let raw = if raw.is_empty() {
+            "(empty body)".to_owned()
+        } else {
+            raw
+        };
+        return (raw, None);
+    };
+    let nested = parsed.error.unwrap_or_default();
+    let code = parsed.code.or(nested.code);
+    let mut parts = Vec::new();
+    if let Some(message) = parsed.message.or(nested.message) {
+        parts.push(message);
+    }
+    if let Some(code) = &code {
+        parts.push(format!("[{code}]"));
+    }
+    for (field, messages) in parsed.errors.iter().flatten() {
+        let text = match messages {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        parts.push(format!("{field}: {text}"));
+    }
+    if let Some(details) = nested.details.filter(|d| !d.is_null()) {
+        parts.push(format!("details: {details}"));
+    }
+    if parts.is_empty() {
+        parts.push(body.trim().chars().take(500).collect());
+    }
+    (parts.join(" "), code)
+}
+
+/// Removes the token from server-provided text, should a server ever echo it.
+pub(crate) fn scrub(text: &str, token: &str) -> String {
+    if token.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(token, "[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_error_shape_yields_its_reason() {
+        assert_eq!(
+            server_reason(r#"{"success": false, "message": "Agent not found"}"#).0,
+            "Agent not found"
+        );
+        assert_eq!(
+            server_reason(
+                r#"{"success": false, "message": "Invalid.", "code": "INVALID_AGENT_DIRECTION", "errors": {"direction": ["The selected direction is invalid."]}}"#
+            ),
+            (
+                "Invalid. [INVALID_AGENT_DIRECTION] direction: The selected direction is invalid."
+                    .to_owned(),
+                Some("INVALID_AGENT_DIRECTION".to_owned())
+            )
+        );
+        assert_eq!(
+            server_reason(r#"{"success": false, "error": {"code": "DID_IN_USE", "message": "Number in use", "details": null}}"#).0,
+            "Number in use [DID_IN_USE]"
+        );
+        assert_eq!(
+            server_reason("<html>Bad gateway</html>").0,
+            "<html>Bad gateway</html>"
+        );
+        assert_eq!(server_reason("").0, "(empty body)");
+    }
+
+    #[test]
+    fn a_token_echoed_by_the_server_is_scrubbed() {
+        let error = ApiError::from_response(
+            "GET /api/v1/agents".into(),
+            401,
+            r#"{"message": "bad token talq_secret"}"#,
+            "talq_secret",
+        );
+        let text = error.to_string();
+        assert!(!text.contains("talq_secret"), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+}

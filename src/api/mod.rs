@@ -1,0 +1,37 @@
+//! The Talkover side: an HTTP client for the four calls talkops needs, their wire types, typed
+//! errors, and the conversion of what the API returns into the canonical [`LiveState`].
+//!
+//! This is the only module that talks to the network.
+//!
+//! [`LiveState`]: crate::state::LiveState
+
+mod client;
+mod error;
+mod wire;
+
+use std::fmt;
+
+pub use client::{Client, PutOutcome};
+pub use error::ApiError;
+
+/// The API token. It has no `Display`, its `Debug` is redacted, and it is only ever read to
+/// build the `Authorization` header (marked sensitive there).
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(token: impl Into<String>) -> Token {
+        Token(token.into())
+    }
+
+    /// The secret itself: for the Authorization header and for scrubbing server text only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}

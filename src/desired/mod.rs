@@ -1,0 +1,174 @@
+//! The YAML side: the user's declared agents, how files are found and parsed, and the offline
+//! validation that reports every problem at once.
+//!
+//! `load` owns the filesystem; `parse` and `check` are pure functions over file names and
+//! text, so that every rule can be tested without touching a disk or a network.
+
+mod check;
+mod load;
+mod parse;
+
+use std::fmt;
+
+use crate::state::{AgentId, Direction, PhoneId, E164};
+
+pub use load::{read_sources, SourceFile};
+
+/// Where a declared agent (or a problem) comes from: the file, and the line where known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The file as found from the command-line path, e.g. `agents/sales.yaml`.
+    pub file: String,
+    /// 1-based line of the agent's entry, when it could be located.
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}", self.file, line),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+/// How an entry names its agent: exactly one of `name:` or `id:`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AgentRef {
+    Name(String),
+    Id(AgentId),
+}
+
+impl fmt::Display for AgentRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentRef::Name(name) => write!(f, "agent {name:?}"),
+            AgentRef::Id(id) => write!(f, "agent id {id}"),
+        }
+    }
+}
+
+/// One entry of `phone_numbers`: an E.164 number (starts with `+`) or a phone-number id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NumberRef {
+    Number(E164),
+    Id(PhoneId),
+}
+
+impl fmt::Display for NumberRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NumberRef::Number(number) => write!(f, "number {number}"),
+            NumberRef::Id(id) => write!(f, "phone number id {id:?}", id = id.as_str()),
+        }
+    }
+}
+
+/// One valid agent entry of the config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredAgent {
+    pub source: Source,
+    pub agent: AgentRef,
+    pub direction: Direction,
+    /// `None`: the entry omits `phone_numbers`, so the agent's numbers are not managed.
+    /// Entries are unique within the list (a duplicate is a validation error).
+    pub phone_numbers: Option<Vec<NumberRef>>,
+}
+
+/// Every agent declared across the given files, in file order then entry order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DesiredConfig {
+    pub agents: Vec<DesiredAgent>,
+    /// How many files were read.
+    pub files: usize,
+}
+
+/// One problem found in the config or while resolving it against the live environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file and line (or just the file, or a command-line path).
+    pub location: String,
+    /// The agent entry, e.g. `agent "SupportBot"` or `entry #3`, when the problem is in one.
+    pub entry: Option<String>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A problem in an agent entry.
+    pub fn entry(source: &Source, entry: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            location: source.to_string(),
+            entry: Some(entry.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with a whole file or path.
+    pub fn file(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            location: location.into(),
+            entry: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.entry {
+            Some(entry) => write!(f, "{}: {}: {}", self.location, entry, self.message),
+            None => write!(f, "{}: {}", self.location, self.message),
+        }
+    }
+}
+
+/// Every problem found, reported together; any of them means nothing is written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct Invalid(pub Vec<Diagnostic>);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(
+            f,
+            "the configuration has {n} problem{s}; nothing was changed",
+            s = if n == 1 { "" } else { "s" }
+        )?;
+        for diagnostic in &self.0 {
+            write!(f, "\n  {diagnostic}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses and validates already-read files: every offline rule, every problem collected.
+pub fn parse_sources(files: &[SourceFile]) -> Result<DesiredConfig, Invalid> {
+    let mut diagnostics = Vec::new();
+    let mut agents = Vec::new();
+    for file in files {
+        parse::parse_file(&file.name, &file.text, &mut agents, &mut diagnostics);
+    }
+    check::check_across_entries(&agents, &mut diagnostics);
+    if diagnostics.is_empty() {
+        Ok(DesiredConfig {
+            agents,
+            files: files.len(),
+        })
+    } else {
+        Err(Invalid(diagnostics))
+    }
+}
+
+/// Reads the paths from disk and parses them (`talkops validate`, and the start of plan/apply).
+pub fn load(paths: &[std::path::PathBuf]) -> Result<DesiredConfig, Invalid> {
+    let files = read_sources(paths)?;
+    parse_sources(&files)
+}
+
+/// How an entry is named in messages: by the agent it names, else by its position.
+pub(crate) fn entry_label(agent: Option<&AgentRef>, index: usize) -> String {
+    match agent {
+        Some(agent) => agent.to_string(),
+        None => format!("agent entry #{}", index + 1),
+    }
+}

@@ -1,0 +1,471 @@
+//! Parsing one config file's text into agent entries, reporting every problem in it.
+//!
+//! The YAML is read into a generic value first and each entry is checked by hand, rather than
+//! deserialised straight into a struct: serde stops at the first error, and users deserve to
+//! see every problem of a file in one run.
+
+use std::collections::BTreeSet;
+
+use serde_yaml::Value;
+
+use super::{entry_label, AgentRef, DesiredAgent, Diagnostic, NumberRef, Source};
+use crate::state::{AgentId, Direction, PhoneId, E164};
+
+const ENTRY_KEYS: [&str; 4] = ["name", "id", "direction", "phone_numbers"];
+
+/// Parses `text` (the file `file`) and appends its valid entries to `agents`, its problems to
+/// `diagnostics`. An entry with any problem is left out of `agents`.
+pub(super) fn parse_file(
+    file: &str,
+    text: &str,
+    agents: &mut Vec<DesiredAgent>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let value: Value = match serde_yaml::from_str(text) {
+        Ok(value) => value,
+        Err(err) => {
+            let location = match err.location() {
+                Some(at) => format!("{file}:{}", at.line()),
+                None => file.to_owned(),
+            };
+            diagnostics.push(Diagnostic::file(location, format!("invalid YAML: {err}")));
+            return;
+        }
+    };
+    let top = match value {
+        Value::Mapping(top) => top,
+        Value::Null => {
+            diagnostics.push(Diagnostic::file(
+                file,
+                "the file is empty: a talkops config is a mapping with an `agents:` list",
+            ));
+            return;
+        }
+        other => {
+            diagnostics.push(Diagnostic::file(
+                file,
+                format!(
+                    "expected a mapping with an `agents:` list at the top, found {}",
+                    kind(&other)
+                ),
+            ));
+            return;
+        }
+    };
+    let mut entries = None;
+    for (key, value) in top {
+        match key.as_str() {
+            Some("agents") => entries = Some(value),
+            _ => diagnostics.push(Diagnostic::file(
+                file,
+                format!(
+                    "unknown top-level key {}: a talkops config has only `agents:`",
+                    show_key(&key)
+                ),
+            )),
+        }
+    }
+    let entries = match entries {
+        Some(Value::Sequence(entries)) => entries,
+        Some(other) => {
+            diagnostics.push(Diagnostic::file(
+                file,
+                format!("`agents` must be a list of agents, found {}", kind(&other)),
+            ));
+            return;
+        }
+        None => {
+            diagnostics.push(Diagnostic::file(
+                file,
+                "missing `agents:`: every config file holds an `agents:` list",
+            ));
+            return;
+        }
+    };
+
+    let lines = entry_lines(text, entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let source = Source {
+            file: file.to_owned(),
+            line: lines.as_ref().map(|lines| lines[index]),
+        };
+        if let Some(agent) = parse_entry(entry, index, &source, diagnostics) {
+            agents.push(agent);
+        }
+    }
+}
+
+/// Checks one entry; returns it when it has no problem.
+fn parse_entry(
+    entry: &Value,
+    index: usize,
+    source: &Source,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<DesiredAgent> {
+    let Value::Mapping(map) = entry else {
+        diagnostics.push(Diagnostic::entry(
+            source,
+            entry_label(None, index),
+            format!(
+                "must be a mapping with `name:` or `id:`, `direction:` and optionally `phone_numbers:`, found {}",
+                kind(entry)
+            ),
+        ));
+        return None;
+    };
+
+    let mut problems = Vec::new();
+    let mut name = None;
+    let mut id = None;
+    let mut direction = None;
+    let mut numbers = None;
+    for (key, value) in map {
+        match key.as_str() {
+            Some("name") => name = Some(value),
+            Some("id") => id = Some(value),
+            Some("direction") => direction = Some(value),
+            Some("phone_numbers") => numbers = Some(value),
+            _ => problems.push(unknown_key(key)),
+        }
+    }
+
+    let name = name.and_then(|v| text_field("name", v, &mut problems));
+    let id = id.and_then(|v| text_field("id", v, &mut problems));
+    let agent = match (name, id) {
+        (Some(name), None) => Some(AgentRef::Name(name)),
+        (None, Some(id)) => Some(AgentRef::Id(AgentId::new(id))),
+        (Some(_), Some(_)) => {
+            problems.push("has both `name:` and `id:`: give exactly one".to_owned());
+            None
+        }
+        (None, None) => {
+            if !map.contains_key("name") && !map.contains_key("id") {
+                problems.push("has neither `name:` nor `id:`: give exactly one".to_owned());
+            }
+            None
+        }
+    };
+
+    let direction = match direction {
+        None => {
+            problems.push("missing `direction:` (inbound or outbound)".to_owned());
+            None
+        }
+        Some(Value::String(text)) => {
+            let parsed = Direction::parse(text);
+            if parsed.is_none() {
+                problems.push(format!(
+                    "direction {text:?} is not one of: inbound, outbound"
+                ));
+            }
+            parsed
+        }
+        Some(other) => {
+            problems.push(format!(
+                "direction must be inbound or outbound, found {}",
+                kind(other)
+            ));
+            None
+        }
+    };
+
+    let numbers = match numbers {
+        None => None,
+        Some(value) => parse_numbers(value, &mut problems),
+    };
+
+    let label = entry_label(agent.as_ref(), index);
+    if !problems.is_empty() {
+        for problem in problems {
+            diagnostics.push(Diagnostic::entry(source, label.clone(), problem));
+        }
+        return None;
+    }
+    Some(DesiredAgent {
+        source: source.clone(),
+        agent: agent?,
+        direction: direction?,
+        phone_numbers: numbers,
+    })
+}
+
+/// Parses `phone_numbers`; returns the list when the value is a list. Problems in its items
+/// are pushed to `problems`, which makes the whole entry invalid.
+fn parse_numbers(value: &Value, problems: &mut Vec<String>) -> Option<Vec<NumberRef>> {
+    let items = match value {
+        Value::Sequence(items) => items,
+        Value::Null => {
+            // `phone_numbers:` with nothing after it: the user may mean "none" or "unmanaged".
+            // Guessing either could take a line off the air, so ask.
+            problems.push(
+                "`phone_numbers:` has no value: write `phone_numbers: []` for no numbers, or remove the key to leave the agent's numbers as they are"
+                    .to_owned(),
+            );
+            return None;
+        }
+        other => {
+            problems.push(format!(
+                "`phone_numbers` must be a list of E.164 numbers or phone-number ids, found {}",
+                kind(other)
+            ));
+            return None;
+        }
+    };
+    let mut seen = BTreeSet::new();
+    let mut list = Vec::new();
+    for item in items {
+        let parsed = match item {
+            Value::String(text) if text.starts_with('+') => match E164::parse(text) {
+                Some(number) => Some(NumberRef::Number(number)),
+                None => {
+                    problems.push(format!(
+                        "phone number {text:?} is not E.164 (+ then 2 to 15 digits, no spaces or dashes)"
+                    ));
+                    None
+                }
+            },
+            Value::String(text) if text.trim().is_empty() => {
+                problems.push("a phone number entry is empty".to_owned());
+                None
+            }
+            Value::String(text) => Some(NumberRef::Id(PhoneId::new(text.as_str()))),
+            Value::Number(number) => {
+                problems.push(format!(
+                    "phone number {number} is not a string: quote it, as in \"+{number}\" (YAML reads an unquoted +number as an integer and drops the +)"
+                ));
+                None
+            }
+            other => {
+                problems.push(format!(
+                    "phone number entries must be strings, found {}",
+                    kind(other)
+                ));
+                None
+            }
+        };
+        if let Some(parsed) = parsed {
+            if !seen.insert(parsed.clone()) {
+                problems.push(format!("{parsed} is listed twice"));
+            } else {
+                list.push(parsed);
+            }
+        }
+    }
+    Some(list)
+}
+
+/// A non-empty string field (`name`, `id`).
+fn text_field(field: &str, value: &Value, problems: &mut Vec<String>) -> Option<String> {
+    match value {
+        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
+        Value::String(_) | Value::Null => {
+            problems.push(format!("`{field}:` is empty"));
+            None
+        }
+        Value::Number(number) => {
+            problems.push(format!(
+                "`{field}:` must be a string: quote it, as in {field}: \"{number}\""
+            ));
+            None
+        }
+        other => {
+            problems.push(format!(
+                "`{field}:` must be a string, found {}",
+                kind(other)
+            ));
+            None
+        }
+    }
+}
+
+fn unknown_key(key: &Value) -> String {
+    let shown = show_key(key);
+    let suggestion = key.as_str().and_then(|key| {
+        ENTRY_KEYS
+            .iter()
+            .find(|known| edit_distance(key, known) <= 2)
+            .map(|known| format!("; did you mean `{known}`?"))
+    });
+    format!(
+        "unknown key {shown} (an entry has name or id, direction, phone_numbers){}",
+        suggestion.unwrap_or_default()
+    )
+}
+
+fn show_key(key: &Value) -> String {
+    match key {
+        Value::String(text) => format!("`{text}`"),
+        other => kind(other).to_owned(),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// Levenshtein distance, for "did you mean" on short keys.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(row[j + 1])
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// The 1-based line on which each entry of the top-level `agents:` block list starts.
+///
+/// The YAML value carries no positions, so this scans the text for the list's `-` items. It
+/// returns `None` unless it finds exactly `count` items (flow style, anchors or anything
+/// unusual), and messages then name the file and the entry without a line.
+fn entry_lines(text: &str, count: usize) -> Option<Vec<usize>> {
+    let mut lines = text.lines().enumerate();
+    lines.find(|(_, line)| {
+        let code = line.split(" #").next().unwrap_or(line).trim_end();
+        code == "agents:"
+    })?;
+    let mut item_indent = None;
+    let mut starts = Vec::new();
+    for (number, line) in lines {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let is_item = trimmed == "-" || trimmed.starts_with("- ");
+        match item_indent {
+            None if is_item => item_indent = Some(indent),
+            None => return None,
+            Some(expected) if indent == expected && is_item => {}
+            Some(expected) if indent > expected => continue,
+            Some(_) => break,
+        }
+        starts.push(number + 1);
+    }
+    (starts.len() == count).then_some(starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Vec<DesiredAgent>, Vec<String>) {
+        let mut agents = Vec::new();
+        let mut diagnostics = Vec::new();
+        parse_file("a.yaml", text, &mut agents, &mut diagnostics);
+        (
+            agents,
+            diagnostics.iter().map(ToString::to_string).collect(),
+        )
+    }
+
+    #[test]
+    fn entry_lines_follow_block_items() {
+        let text = "# c\nagents:\n  - name: a\n    direction: inbound\n\n  - id: b\n    direction: outbound\nother: 1\n";
+        assert_eq!(entry_lines(text, 2), Some(vec![3, 6]));
+        assert_eq!(entry_lines(text, 3), None);
+        let flush = "agents:\n- name: a\n  direction: inbound\n- name: b\n";
+        assert_eq!(entry_lines(flush, 2), Some(vec![2, 4]));
+        assert_eq!(entry_lines("agents: [{name: a}]\n", 1), None);
+    }
+
+    #[test]
+    fn a_valid_file_parses_every_form() {
+        let (agents, problems) = parse(
+            "agents:\n  - name: A\n    direction: inbound\n    phone_numbers: [\"+14155550100\", pn-1]\n  - id: x1\n    direction: outbound\n  - name: C\n    direction: inbound\n    phone_numbers: []\n",
+        );
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(agents.len(), 3);
+        assert_eq!(agents[0].source.line, Some(2));
+        assert_eq!(
+            agents[0].phone_numbers,
+            Some(vec![
+                NumberRef::Number(E164::parse("+14155550100").unwrap()),
+                NumberRef::Id(PhoneId::new("pn-1"))
+            ])
+        );
+        assert_eq!(agents[1].agent, AgentRef::Id(AgentId::new("x1")));
+        assert_eq!(agents[1].phone_numbers, None);
+        assert_eq!(agents[2].phone_numbers, Some(vec![]));
+    }
+
+    #[test]
+    fn every_problem_of_a_file_is_reported() {
+        let (agents, problems) = parse(
+            "agents:\n  - name: A\n    direction: inbund\n    phone_number: []\n  - direction: inbound\n  - name: B\n    id: b\n    direction: outbound\n    phone_numbers: [\"+1 415\", 14155550100, \"+14155550100\", \"+14155550100\"]\n",
+        );
+        assert!(agents.is_empty());
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:2: agent \"A\": unknown key `phone_number` (an entry has name or id, direction, phone_numbers); did you mean `phone_numbers`?",
+                "a.yaml:2: agent \"A\": direction \"inbund\" is not one of: inbound, outbound",
+                "a.yaml:5: agent entry #2: has neither `name:` nor `id:`: give exactly one",
+                "a.yaml:6: agent entry #3: has both `name:` and `id:`: give exactly one",
+                "a.yaml:6: agent entry #3: phone number \"+1 415\" is not E.164 (+ then 2 to 15 digits, no spaces or dashes)",
+                "a.yaml:6: agent entry #3: phone number 14155550100 is not a string: quote it, as in \"+14155550100\" (YAML reads an unquoted +number as an integer and drops the +)",
+                "a.yaml:6: agent entry #3: number +14155550100 is listed twice",
+            ]
+        );
+    }
+
+    #[test]
+    fn file_level_problems() {
+        assert_eq!(
+            parse("").1,
+            ["a.yaml: the file is empty: a talkops config is a mapping with an `agents:` list"]
+        );
+        assert_eq!(
+            parse("- 1\n").1,
+            ["a.yaml: expected a mapping with an `agents:` list at the top, found a list"]
+        );
+        assert_eq!(
+            parse("agent: []\n").1,
+            [
+                "a.yaml: unknown top-level key `agent`: a talkops config has only `agents:`",
+                "a.yaml: missing `agents:`: every config file holds an `agents:` list",
+            ]
+        );
+        let syntax = parse("agents:\n  - name: [\n").1;
+        assert_eq!(syntax.len(), 1);
+        assert!(syntax[0].starts_with("a.yaml:"), "{}", syntax[0]);
+        assert!(syntax[0].contains("invalid YAML"), "{}", syntax[0]);
+    }
+
+    #[test]
+    fn empty_phone_numbers_key_is_ambiguous() {
+        let (_, problems) =
+            parse("agents:\n  - name: A\n    direction: inbound\n    phone_numbers:\n");
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].contains("write `phone_numbers: []`"),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("phone_number", "phone_numbers"), 1);
+        assert_eq!(edit_distance("direction", "direction"), 0);
+        assert_eq!(edit_distance("dir", "direction"), 6);
+    }
+}

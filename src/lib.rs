@@ -1,0 +1,174 @@
+//! talkops manages Talkover voice agents' phone routing as code.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! files --desired--> DesiredConfig --resolve(+ LiveState from api)--> ResolvedAgent[]
+//!       --diff--> Plan --render--> text        --apply(api)--> ApplyReport --render--> text
+//! ```
+//!
+//! `desired`, `resolve`, `diff`, `plan` and `render` are pure; only `api` (and `apply`, through
+//! it) touch the network, and only `desired::load` touches the disk. [`run`] wires the stages
+//! to the command line.
+
+pub mod api;
+pub mod apply;
+mod cli;
+mod demo;
+pub mod desired;
+pub mod diff;
+pub mod plan;
+pub mod render;
+pub mod resolve;
+pub mod settings;
+pub mod state;
+
+use std::ffi::OsString;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+use crate::api::Client;
+use crate::cli::{Arguments, Command};
+use crate::desired::DesiredConfig;
+use crate::plan::Plan;
+use crate::render::Style;
+use crate::settings::Settings;
+
+/// Runs talkops with these arguments (the first is the program name) and returns the exit
+/// code: 0 success, 1 error, 2 changes present under `plan --detailed-exitcode`.
+pub fn run<I, T>(args: I) -> anyhow::Result<u8>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let arguments = match Arguments::try_parse_from(args) {
+        Ok(arguments) => arguments,
+        Err(err) => {
+            // Usage errors exit 1, not clap's 2: under --detailed-exitcode, 2 means "changes".
+            let _ = err.print();
+            return Ok(if err.use_stderr() { 1 } else { 0 });
+        }
+    };
+    match arguments.command {
+        Command::Validate { paths } => validate(&paths),
+        Command::Plan {
+            api,
+            detailed_exitcode,
+            paths,
+        } => {
+            let config = desired::load(&paths)?;
+            let settings = Settings::resolve(&api.api_url)?;
+            let client = Client::new(&settings.api_url, settings.token.clone())?;
+            let plan = runtime()?.block_on(make_plan(&client, &settings.api_url, &config))?;
+            print!("{}", render::render_plan(&plan, settings::style()));
+            Ok(if detailed_exitcode && plan.has_changes() {
+                2
+            } else {
+                0
+            })
+        }
+        Command::Apply {
+            api,
+            auto_approve,
+            paths,
+        } => {
+            let config = desired::load(&paths)?;
+            let settings = Settings::resolve(&api.api_url)?;
+            let client = Client::new(&settings.api_url, settings.token.clone())?;
+            let approval = if auto_approve {
+                Approval::Given
+            } else {
+                Approval::AskOnTerminal
+            };
+            runtime()?.block_on(plan_and_apply(
+                &client,
+                &settings.api_url,
+                &config,
+                approval,
+                settings::style(),
+            ))
+        }
+        Command::Demo => demo::run(),
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> anyhow::Result<u8> {
+    let config = desired::load(paths)?;
+    let agents = config.agents.len();
+    let files = config.files;
+    println!(
+        "ok: {agents} agent{} in {files} file{}, no problems found",
+        if agents == 1 { "" } else { "s" },
+        if files == 1 { "" } else { "s" }
+    );
+    Ok(0)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Reads the live environment, resolves the config against it and diffs: all validation
+/// happens here, before anything could be written.
+pub(crate) async fn make_plan(
+    client: &Client,
+    api_url: &str,
+    config: &DesiredConfig,
+) -> anyhow::Result<Plan> {
+    let live = client
+        .fetch_live()
+        .await
+        .with_context(|| format!("cannot read the environment at {api_url}"))?;
+    let resolved = resolve::resolve(config, &live)?;
+    Ok(diff::diff(&resolved, &live))
+}
+
+/// Whether apply may proceed without asking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Approval {
+    /// `--auto-approve` (or the demo).
+    Given,
+    /// Ask on a terminal; refuse when there is none.
+    AskOnTerminal,
+}
+
+pub(crate) async fn plan_and_apply(
+    client: &Client,
+    api_url: &str,
+    config: &DesiredConfig,
+    approval: Approval,
+    style: Style,
+) -> anyhow::Result<u8> {
+    let plan = make_plan(client, api_url, config).await?;
+    print!("{}", render::render_plan(&plan, style));
+    if !plan.has_changes() {
+        println!("Nothing to apply.");
+        return Ok(0);
+    }
+    if approval == Approval::AskOnTerminal && !confirm(api_url)? {
+        bail!("apply cancelled; nothing was changed");
+    }
+    println!();
+    let report = apply::apply(client, &plan).await;
+    print!("{}", render::render_report(&report, style));
+    Ok(if report.failed() > 0 { 1 } else { 0 })
+}
+
+/// Asks on the terminal; without one, refuses rather than assume consent.
+fn confirm(api_url: &str) -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!("refusing to apply without confirmation: stdin is not a terminal, so talkops cannot ask; review the plan and pass --auto-approve to apply non-interactively. Nothing was changed");
+    }
+    print!("\nApply these changes to {api_url}? Only 'yes' will be accepted: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

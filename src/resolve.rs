@@ -1,0 +1,264 @@
+//! Resolving the declared agents against the live environment: names and ids to agents,
+//! numbers and phone ids to the environment's phone ids, and the rules that need live data.
+//!
+//! Pure: it reads a [`LiveState`] that the API layer built and performs no I/O. Every problem
+//! is collected, and any problem means no write at all.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::desired::{AgentRef, DesiredConfig, Diagnostic, Invalid, NumberRef, Source};
+use crate::state::{AgentId, Direction, LiveState, PhoneId};
+
+/// A declared agent, matched to a live agent, with its numbers as phone ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedAgent {
+    pub source: Source,
+    pub id: AgentId,
+    pub direction: Direction,
+    /// `None`: numbers not managed by the config (left as they are).
+    pub phone_ids: Option<BTreeSet<PhoneId>>,
+}
+
+/// Resolves every declared agent; returns all problems if any entry cannot be resolved or the
+/// resolved end state would give a number two inbound agents.
+pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedAgent>, Invalid> {
+    let mut by_name: HashMap<&str, Vec<&AgentId>> = HashMap::new();
+    for agent in live.agents.values() {
+        by_name
+            .entry(agent.name.as_str())
+            .or_default()
+            .push(&agent.id);
+    }
+    let mut by_number: HashMap<&str, Vec<&PhoneId>> = HashMap::new();
+    for (id, number) in &live.phone_numbers {
+        by_number.entry(number.as_str()).or_default().push(id);
+    }
+
+    let mut diagnostics = Vec::new();
+    let mut resolved = Vec::new();
+    for declared in &config.agents {
+        let entry = declared.agent.to_string();
+        let problem = |message: String| Diagnostic::entry(&declared.source, entry.clone(), message);
+        let mut problems = Vec::new();
+
+        let id = match &declared.agent {
+            AgentRef::Id(id) => {
+                if live.agents.contains_key(id) {
+                    Some(id.clone())
+                } else {
+                    problems.push(problem(
+                        "no agent with this id in the environment (or not visible to this token)"
+                            .into(),
+                    ));
+                    None
+                }
+            }
+            AgentRef::Name(name) => match by_name.get(name.as_str()).map(Vec::as_slice) {
+                Some([id]) => Some((*id).clone()),
+                Some(ids) => {
+                    let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+                    problems.push(problem(format!(
+                        "{} agents in the environment have this name (ids {}): use `id:` to say which",
+                        ids.len(),
+                        ids.join(", ")
+                    )));
+                    None
+                }
+                None => {
+                    problems.push(problem("no agent with this name in the environment".into()));
+                    None
+                }
+            },
+        };
+
+        let mut phone_ids = None;
+        if let Some(numbers) = &declared.phone_numbers {
+            let mut ids = BTreeSet::new();
+            let mut written_as: BTreeMap<PhoneId, &NumberRef> = BTreeMap::new();
+            for number in numbers {
+                let found = match number {
+                    NumberRef::Number(e164) => {
+                        match by_number.get(e164.as_str()).map(Vec::as_slice) {
+                            Some([id]) => Some((*id).clone()),
+                            Some(_) => {
+                                problems.push(problem(format!(
+                                "{number} appears more than once in the environment's phone numbers: use its phone number id"
+                            )));
+                                None
+                            }
+                            None => {
+                                problems.push(problem(format!(
+                                    "{number} is not one of the environment's phone numbers"
+                                )));
+                                None
+                            }
+                        }
+                    }
+                    NumberRef::Id(id) => {
+                        if live.phone_numbers.contains_key(id) {
+                            Some(id.clone())
+                        } else {
+                            let hint = if id.as_str().bytes().all(|b| b.is_ascii_digit()) {
+                                " (an E.164 number starts with +)"
+                            } else {
+                                ""
+                            };
+                            problems.push(problem(format!(
+                                "{number} is not one of the environment's phone numbers{hint}"
+                            )));
+                            None
+                        }
+                    }
+                };
+                if let Some(found) = found {
+                    if let Some(first) = written_as.get(&found) {
+                        problems.push(problem(format!(
+                            "{number} and {first} are the same phone number: list it once"
+                        )));
+                    } else {
+                        written_as.insert(found.clone(), number);
+                        ids.insert(found);
+                    }
+                }
+            }
+            phone_ids = Some(ids);
+        }
+
+        if problems.is_empty() {
+            if let Some(id) = id {
+                resolved.push(ResolvedAgent {
+                    source: declared.source.clone(),
+                    id,
+                    direction: declared.direction,
+                    phone_ids,
+                });
+            }
+        } else {
+            diagnostics.extend(problems);
+        }
+    }
+
+    if diagnostics.is_empty() {
+        check_resolved(&resolved, config, live, &mut diagnostics);
+    }
+    if diagnostics.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(Invalid(diagnostics))
+    }
+}
+
+/// Rules on the resolved end state: one agent declared twice under two spellings (name and
+/// id), and a number left with two inbound agents, counting the agents the config does not
+/// manage and the declared agents whose numbers it leaves alone.
+fn check_resolved(
+    resolved: &[ResolvedAgent],
+    config: &DesiredConfig,
+    live: &LiveState,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let entry_of = |agent: &ResolvedAgent| {
+        config
+            .agents
+            .iter()
+            .find(|d| d.source == agent.source)
+            .map(|d| d.agent.to_string())
+            .unwrap_or_else(|| format!("agent id {}", agent.id))
+    };
+    let name_of = |id: &AgentId| {
+        live.agents
+            .get(id)
+            .map(|a| format!("{:?} (id {id})", a.name))
+            .unwrap_or_else(|| format!("id {id}"))
+    };
+
+    let mut declared: BTreeMap<&AgentId, &ResolvedAgent> = BTreeMap::new();
+    for agent in resolved {
+        if let Some(first) = declared.get(&agent.id) {
+            diagnostics.push(Diagnostic::entry(
+                &agent.source,
+                entry_of(agent),
+                format!(
+                    "is agent {}, which {} at {} declares too: declare each agent once",
+                    name_of(&agent.id),
+                    entry_of(first),
+                    first.source
+                ),
+            ));
+        } else {
+            declared.insert(&agent.id, agent);
+        }
+    }
+    if !diagnostics.is_empty() {
+        return;
+    }
+
+    // The end state: declared agents as declared, every other agent as it is.
+    let mut inbound_owners: BTreeMap<&PhoneId, Vec<&AgentId>> = BTreeMap::new();
+    let mut live_inbound: BTreeSet<(&PhoneId, &AgentId)> = BTreeSet::new();
+    for agent in live.agents.values() {
+        if agent.direction == Some(Direction::Inbound) {
+            live_inbound.extend(agent.phone_ids.iter().map(|phone| (phone, &agent.id)));
+        }
+        let (direction, phones) = match declared.get(&agent.id) {
+            Some(d) => (
+                Some(d.direction),
+                d.phone_ids.as_ref().unwrap_or(&agent.phone_ids),
+            ),
+            None => (agent.direction, &agent.phone_ids),
+        };
+        if direction == Some(Direction::Inbound) {
+            for phone in phones {
+                inbound_owners.entry(phone).or_default().push(&agent.id);
+            }
+        }
+    }
+    for (phone, owners) in inbound_owners {
+        if owners.len() < 2 {
+            continue;
+        }
+        // A conflict the environment already has is this config's concern only if the config
+        // asserts it: an entry that lists the number, or an owner that becomes inbound now.
+        let asserted = owners.iter().any(|id| {
+            declared
+                .get(id)
+                .and_then(|d| d.phone_ids.as_ref())
+                .is_some_and(|ids| ids.contains(phone))
+        });
+        let new = owners
+            .iter()
+            .any(|id| !live_inbound.contains(&(phone, *id)));
+        if !asserted && !new {
+            continue;
+        }
+        // Report at a declared owner that claims the number, naming every other owner.
+        let Some(claimant) = owners
+            .iter()
+            .filter_map(|id| declared.get(id))
+            .find(|d| d.phone_ids.is_some())
+            .or_else(|| owners.iter().find_map(|id| declared.get(id)))
+        else {
+            continue; // only undeclared agents share it: not this config's doing
+        };
+        let others: Vec<String> = owners
+            .iter()
+            .filter(|id| **id != &claimant.id)
+            .map(|id| {
+                let how = match declared.get(id) {
+                    Some(other) => format!("declared at {}", other.source),
+                    None => "not managed by this config".to_owned(),
+                };
+                format!("{} ({how})", name_of(id))
+            })
+            .collect();
+        diagnostics.push(Diagnostic::entry(
+            &claimant.source,
+            entry_of(claimant),
+            format!(
+                "number {} would also be answered by inbound agent {}: an inbound number must have one inbound agent",
+                live.label(phone),
+                others.join(", ")
+            ),
+        ));
+    }
+}

@@ -1,0 +1,89 @@
+//! Arguments and environment resolved into the settings the rest of talkops runs with: where
+//! the API is, the token, and how to print.
+
+use std::io::IsTerminal;
+
+use anyhow::{bail, Context};
+
+use crate::api::Token;
+use crate::render::Style;
+
+/// The environment variable that holds the API token.
+pub const TOKEN_VAR: &str = "TALKOVER_TOKEN";
+
+/// What a command that talks to the API needs.
+#[derive(Debug)]
+pub struct Settings {
+    /// Base URL without a trailing slash.
+    pub api_url: String,
+    pub token: Token,
+}
+
+impl Settings {
+    /// Reads the token from `TALKOVER_TOKEN` and checks the URL.
+    pub fn resolve(api_url: &str) -> anyhow::Result<Settings> {
+        let token = match std::env::var(TOKEN_VAR) {
+            Ok(token) if !token.trim().is_empty() => Token::new(token.trim()),
+            Ok(_) => bail!("{TOKEN_VAR} is empty: set it to the API token of the Talkover environment to manage"),
+            Err(std::env::VarError::NotPresent) => bail!("{TOKEN_VAR} is not set: set it to the API token of the Talkover environment to manage"),
+            Err(std::env::VarError::NotUnicode(_)) => bail!("{TOKEN_VAR} is not valid UTF-8"),
+        };
+        Ok(Settings {
+            api_url: check_api_url(api_url)?,
+            token,
+        })
+    }
+}
+
+/// Accepts `https://` anywhere and plain `http://` only on loopback, where the token cannot
+/// leave the machine (the simulator, the demo, tests).
+pub fn check_api_url(text: &str) -> anyhow::Result<String> {
+    let url = reqwest::Url::parse(text)
+        .with_context(|| format!("--api-url / TALKOVER_API_URL {text:?} is not a valid URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!("--api-url / TALKOVER_API_URL must not contain credentials; the token goes in {TOKEN_VAR}");
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => bail!(
+            "refusing to send the token over plain http to {text:?}: use https (plain http is allowed only for localhost)"
+        ),
+        other => bail!("--api-url / TALKOVER_API_URL {text:?} has scheme {other:?}: use https"),
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// Colour only when stdout is a terminal and `NO_COLOR` is not set (https://no-color.org).
+pub fn style() -> Style {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Style {
+        color: !no_color && std::io::stdout().is_terminal(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_api_url;
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        assert_eq!(
+            check_api_url("https://app.talkover.ai/").unwrap(),
+            "https://app.talkover.ai"
+        );
+        assert!(check_api_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_api_url("http://localhost:1").is_ok());
+        assert!(check_api_url("http://[::1]:1").is_ok());
+        assert!(check_api_url("http://app.talkover.ai").is_err());
+        assert!(check_api_url("ftp://x").is_err());
+        assert!(check_api_url("not a url").is_err());
+        assert!(check_api_url("https://user:pw@app.talkover.ai").is_err());
+    }
+}

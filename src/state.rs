@@ -1,0 +1,173 @@
+//! The canonical, comparable model that both the user's YAML and the live API are converted
+//! into: directions, E.164 numbers, agent and phone-number ids, and the live environment.
+//!
+//! Nothing here performs I/O; the API layer builds a [`LiveState`] and the desired side is
+//! resolved against it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Whether an agent answers calls to its numbers or places calls from them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The agent answers calls to its numbers.
+    Inbound,
+    /// The agent places calls from its numbers.
+    Outbound,
+}
+
+impl Direction {
+    /// Parses the wire and config spelling, exactly `inbound` or `outbound`.
+    pub fn parse(text: &str) -> Option<Direction> {
+        match text {
+            "inbound" => Some(Direction::Inbound),
+            "outbound" => Some(Direction::Outbound),
+            _ => None,
+        }
+    }
+
+    /// The wire and config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A phone number in E.164 form: `+` then 2 to 15 digits, nothing else.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct E164(String);
+
+impl E164 {
+    /// Accepts exactly `+` followed by 2 to 15 ASCII digits.
+    pub fn parse(text: &str) -> Option<E164> {
+        let digits = text.strip_prefix('+')?;
+        let ok = (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| E164(text.to_owned()))
+    }
+
+    /// The number as written, with its leading `+`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! opaque_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an id exactly as the API gives it; its shape is never parsed.
+            pub fn new(id: impl Into<String>) -> Self {
+                $name(id.into())
+            }
+
+            /// The id as the API spells it.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+opaque_id!(
+    /// An agent's opaque id (a UUID, `agent_123456`, ...: never validated).
+    AgentId
+);
+opaque_id!(
+    /// A phone number's opaque id in the environment.
+    PhoneId
+);
+
+/// One agent as the live environment has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveAgent {
+    pub id: AgentId,
+    pub name: String,
+    /// `None` when the API sent no direction or one talkops does not know.
+    pub direction: Option<Direction>,
+    /// `draft` or `published` as the API reports it, when it does.
+    pub status: Option<String>,
+    pub phone_ids: BTreeSet<PhoneId>,
+}
+
+/// The environment as read from the API: its agents and its phone numbers.
+#[derive(Clone, Debug, Default)]
+pub struct LiveState {
+    /// Every agent, keyed by id.
+    pub agents: BTreeMap<AgentId, LiveAgent>,
+    /// The environment's phone numbers (`GET /phone-numbers`): id to number as the API gives it.
+    pub phone_numbers: BTreeMap<PhoneId, String>,
+    /// Numbers seen only inside an agent's `phone_numbers`, for display; never used to resolve
+    /// the config, which may name only numbers that exist in the environment.
+    pub extra_labels: BTreeMap<PhoneId, String>,
+}
+
+impl LiveState {
+    /// How a phone id is shown to people: its number when known, else the id itself.
+    pub fn label(&self, id: &PhoneId) -> String {
+        self.phone_numbers
+            .get(id)
+            .or_else(|| self.extra_labels.get(id))
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_accepts_plus_and_2_to_15_digits_only() {
+        for good in ["+14155550100", "+44", "+123456789012345"] {
+            assert!(E164::parse(good).is_some(), "{good}");
+        }
+        for bad in [
+            "14155550100",
+            "+1",
+            "+1234567890123456",
+            "+1 415 555 0100",
+            "+1-415",
+            "+",
+            "",
+            "++14155550100",
+            "+１２３",
+        ] {
+            assert!(E164::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn direction_parses_only_exact_spellings() {
+        assert_eq!(Direction::parse("inbound"), Some(Direction::Inbound));
+        assert_eq!(Direction::parse("outbound"), Some(Direction::Outbound));
+        assert_eq!(Direction::parse("Inbound"), None);
+        assert_eq!(Direction::parse(" inbound"), None);
+    }
+}
