@@ -1,0 +1,147 @@
+//! `talkops apply`: exactly the agents that differ are written, each with its complete
+//! desired settings, and the environment converges.
+
+use serde_json::json;
+
+use crate::harness::{Test, MATCHING};
+
+const CHANGES: &str = r#"agents:
+  - name: Support
+    direction: inbound
+    phone_numbers: ["+14155550100", "+14155550300"]
+  - name: Night
+    direction: outbound
+  - name: Sales
+    direction: outbound
+    phone_numbers: ["+14155550200"]
+"#;
+
+#[test]
+fn apply_puts_exactly_the_agents_that_differ_then_a_second_plan_is_empty() {
+    let out = Test::new()
+        .file("agents.yaml", CHANGES)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(0);
+    assert_eq!(
+        out.put_paths(),
+        ["/api/v1/agents/a-4/calling", "/api/v1/agents/a-1/calling"]
+    );
+    assert_eq!(
+        out.puts()[1].body,
+        Some(json!({"direction": "inbound", "phone_number_ids": ["n-100", "n-300"]}))
+    );
+    assert_eq!(out.agent("a-1").phone_number_ids, ["n-100", "n-300"]);
+    assert!(
+        out.stdout
+            .contains("Apply complete: 2 changed, 0 failed, 1 unchanged, 4 not managed."),
+        "{}",
+        out.stdout
+    );
+
+    // A fresh run against the applied state: the seed is the end state above.
+    let mut applied = crate::harness::standard_seed();
+    for agent in &mut applied.agents {
+        let end = out.agent(&agent.id);
+        agent.direction = end.direction.clone();
+        agent.phone_number_ids = end.phone_number_ids.clone();
+    }
+    let again = Test::new()
+        .seed(applied)
+        .file("agents.yaml", CHANGES)
+        .args(&["plan", "--detailed-exitcode", "agents.yaml"])
+        .run();
+    again.code(0).wrote_nothing();
+}
+
+#[test]
+fn an_omitted_phone_numbers_sends_and_keeps_the_current_numbers() {
+    let out = Test::new()
+        .file(
+            "agents.yaml",
+            "agents:\n  - name: Support\n    direction: outbound\n",
+        )
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(0);
+    assert_eq!(
+        out.puts()[0].body,
+        Some(json!({"direction": "outbound", "phone_number_ids": ["n-100", "n-101"]}))
+    );
+    let support = out.agent("a-1");
+    assert_eq!(support.direction, "outbound");
+    assert_eq!(support.phone_number_ids, ["n-100", "n-101"]);
+}
+
+#[test]
+fn an_empty_list_removes_every_number() {
+    let out = Test::new()
+        .file(
+            "agents.yaml",
+            "agents:\n  - name: Night\n    direction: inbound\n    phone_numbers: []\n",
+        )
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(0);
+    assert_eq!(
+        out.puts()[0].body,
+        Some(json!({"direction": "inbound", "phone_number_ids": []}))
+    );
+    assert!(out.agent("a-4").phone_number_ids.is_empty());
+}
+
+#[test]
+fn undeclared_agents_are_never_touched() {
+    let out = Test::new()
+        .file("agents.yaml", CHANGES)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(0);
+    let before = crate::harness::standard_seed();
+    for id in ["a-2", "a-3", "a-5", "a-6", "a-7"] {
+        let seed = before.agents.iter().find(|a| a.id == id).expect("seeded");
+        let end = out.agent(id);
+        assert_eq!(
+            (&end.direction, &end.phone_number_ids),
+            (&seed.direction, &seed.phone_number_ids),
+            "{id}"
+        );
+        assert!(
+            !out.put_paths()
+                .iter()
+                .any(|p| p.contains(&format!("/{id}/"))),
+            "{id} was written"
+        );
+    }
+}
+
+#[test]
+fn nothing_to_apply_makes_no_put() {
+    let out = Test::new()
+        .file("agents.yaml", MATCHING)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(0).wrote_nothing();
+    assert!(out.stdout.contains("Nothing to apply."), "{}", out.stdout);
+}
+
+#[test]
+fn without_a_terminal_apply_refuses_unless_auto_approved() {
+    let out = Test::new()
+        .file("agents.yaml", CHANGES)
+        .args(&["apply", "agents.yaml"])
+        .run();
+    out.code(1)
+        .wrote_nothing()
+        .stderr_has(&["refusing to apply without confirmation", "--auto-approve"]);
+}
+
+#[test]
+fn apply_report_is_snapshot_tested() {
+    let out = Test::new()
+        .file("agents.yaml", CHANGES)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(0);
+    insta::assert_snapshot!("apply_report", out.stdout);
+}

@@ -1,0 +1,74 @@
+//! The token and the API URL: missing, rejected, unsafe or unreachable, each with a clear
+//! error that never echoes the token (the harness checks every run for it).
+
+use crate::harness::{Test, MATCHING};
+
+#[test]
+fn a_missing_token_names_the_variable_and_sends_nothing() {
+    let out = Test::new()
+        .token(None)
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "agents.yaml"])
+        .run();
+    out.code(1).stderr_has(&["TALKOVER_TOKEN is not set"]);
+    assert!(out.journal.is_empty());
+}
+
+#[test]
+fn an_empty_token_is_an_error() {
+    let out = Test::new()
+        .token(Some(""))
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "agents.yaml"])
+        .run();
+    out.code(1).stderr_has(&["TALKOVER_TOKEN is empty"]);
+}
+
+#[test]
+fn a_rejected_token_is_a_clear_error_that_does_not_echo_it() {
+    let wrong = "talq_WRONG_do_not_print_9f8e7d";
+    let out = Test::new()
+        .token(Some(wrong))
+        .file("agents.yaml", MATCHING)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(1)
+        .wrote_nothing()
+        .stderr_has(&["the API rejected the token in TALKOVER_TOKEN (401: Unauthenticated.)"]);
+    assert!(
+        !out.stderr.contains(wrong) && !out.stdout.contains(wrong),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Bearer"), "{}", out.stderr);
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback() {
+    let out = Test::new()
+        .api_url("http://app.talkover.example")
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "agents.yaml"])
+        .run();
+    out.code(1)
+        .stderr_has(&["refusing to send the token over plain http"]);
+}
+
+#[test]
+fn an_unreachable_api_says_where_it_tried() {
+    // A port that was just free: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = Test::new()
+        .api_url(&url)
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "agents.yaml"])
+        .run();
+    out.code(1).stderr_has(&[
+        &format!("cannot read the environment at {url}"),
+        "GET /api/v1/",
+    ]);
+}

@@ -1,0 +1,260 @@
+//! The one test harness: a builder that starts the simulator with a given environment, writes
+//! config files to a temporary directory, runs the `talkops` binary there, and returns its
+//! output, exit code and the simulator's journal and end state.
+//!
+//! Every run also asserts that the token never appears in stdout or stderr.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use talkover_sim::{AgentState, JournalEntry, Seed, SeedAgent, SeedPhoneNumber, SimConfig};
+
+/// The token the simulator accepts; a distinctive string so that a leak cannot go unseen.
+pub const TOKEN: &str = "talq_TEST_SECRET_b7c9e2f4a1d8";
+
+/// The standard environment most tests start from.
+///
+/// | id  | name        | direction | numbers          | status    |
+/// |-----|-------------|-----------|------------------|-----------|
+/// | a-1 | Support     | inbound   | n-100, n-101     | published |
+/// | a-2 | Sales       | outbound  | n-200            | published |
+/// | a-3 | Callback    | inbound   | n-200            | published |
+/// | a-4 | Night       | inbound   | n-400            | published |
+/// | a-5 | Legacy IVR  | inbound   | n-500            | published |
+/// | a-6 | Twin        | outbound  |                  | published |
+/// | a-7 | Twin        | outbound  |                  | draft     |
+///
+/// n-300 (+14155550300) and n-301 (+14155550301) are free numbers.
+pub fn standard_seed() -> Seed {
+    let numbers = [
+        ("n-100", "+14155550100"),
+        ("n-101", "+14155550101"),
+        ("n-200", "+14155550200"),
+        ("n-300", "+14155550300"),
+        ("n-301", "+14155550301"),
+        ("n-400", "+14155550400"),
+        ("n-500", "+14155550500"),
+    ];
+    let agents: [(&str, &str, &str, &[&str], &str); 7] = [
+        (
+            "a-1",
+            "Support",
+            "inbound",
+            &["n-100", "n-101"],
+            "published",
+        ),
+        ("a-2", "Sales", "outbound", &["n-200"], "published"),
+        ("a-3", "Callback", "inbound", &["n-200"], "published"),
+        ("a-4", "Night", "inbound", &["n-400"], "published"),
+        ("a-5", "Legacy IVR", "inbound", &["n-500"], "published"),
+        ("a-6", "Twin", "outbound", &[], "published"),
+        ("a-7", "Twin", "outbound", &[], "draft"),
+    ];
+    Seed {
+        phone_numbers: numbers
+            .iter()
+            .map(|(id, number)| SeedPhoneNumber {
+                id: (*id).into(),
+                number: (*number).into(),
+                country_code: None,
+                formatted_number: None,
+                r#type: None,
+            })
+            .collect(),
+        agents: agents
+            .iter()
+            .map(|(id, name, direction, phones, status)| SeedAgent {
+                id: (*id).into(),
+                name: (*name).into(),
+                label: None,
+                direction: (*direction).into(),
+                current_status: (*status).into(),
+                phone_number_ids: phones.iter().map(|p| (*p).to_owned()).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// A config that matches [`standard_seed`] exactly.
+pub const MATCHING: &str = r#"agents:
+  - name: Support
+    direction: inbound
+    phone_numbers: ["+14155550100", "+14155550101"]
+  - name: Sales
+    direction: outbound
+    phone_numbers: ["+14155550200"]
+  - name: Callback
+    direction: inbound
+    phone_numbers: ["+14155550200"]
+  - name: Night
+    direction: inbound
+    phone_numbers: ["+14155550400"]
+"#;
+
+/// Builds one run of the binary against a fresh simulator.
+pub struct Test {
+    seed: Seed,
+    page_size_cap: usize,
+    files: Vec<(String, String)>,
+    args: Vec<String>,
+    token: Option<String>,
+    api_url: Option<String>,
+}
+
+/// What a run produced.
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+    pub journal: Vec<JournalEntry>,
+    pub agents: Vec<AgentState>,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            seed: standard_seed(),
+            page_size_cap: 100,
+            files: Vec::new(),
+            args: Vec::new(),
+            token: Some(TOKEN.to_owned()),
+            api_url: None,
+        }
+    }
+
+    pub fn seed(mut self, seed: Seed) -> Test {
+        self.seed = seed;
+        self
+    }
+
+    pub fn page_size_cap(mut self, cap: usize) -> Test {
+        self.page_size_cap = cap;
+        self
+    }
+
+    /// Writes a config file at `path`, relative to the run's working directory.
+    pub fn file(mut self, path: &str, text: &str) -> Test {
+        self.files.push((path.to_owned(), text.to_owned()));
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Test {
+        self.args = args.iter().map(|a| (*a).to_owned()).collect();
+        self
+    }
+
+    /// The TALKOVER_TOKEN to run with; `None` leaves it unset.
+    pub fn token(mut self, token: Option<&str>) -> Test {
+        self.token = token.map(str::to_owned);
+        self
+    }
+
+    /// Overrides TALKOVER_API_URL (default: the simulator's URL).
+    pub fn api_url(mut self, url: &str) -> Test {
+        self.api_url = Some(url.to_owned());
+        self
+    }
+
+    #[track_caller]
+    pub fn run(self) -> Output {
+        let mut config = SimConfig::new(TOKEN, self.seed);
+        config.page_size_cap = self.page_size_cap;
+        let sim = talkover_sim::spawn(config, 0).expect("the simulator starts");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for (path, text) in &self.files {
+            write(&dir.path().join(path), text);
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_talkops"));
+        command
+            .args(&self.args)
+            .current_dir(dir.path())
+            .env(
+                "TALKOVER_API_URL",
+                self.api_url.unwrap_or_else(|| sim.url()),
+            )
+            .env_remove("TALKOVER_TOKEN")
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null());
+        if let Some(token) = &self.token {
+            command.env("TALKOVER_TOKEN", token);
+        }
+        let output = command.output().expect("talkops runs");
+        let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
+        let stderr = String::from_utf8(output.stderr).expect("utf-8 stderr");
+        for (stream, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            assert!(
+                !text.contains(TOKEN),
+                "the token leaked into {stream}:\n{text}"
+            );
+        }
+        let out = Output {
+            stdout,
+            stderr,
+            code: output.status.code().unwrap_or(-1),
+            journal: sim.journal(),
+            agents: sim.agents(),
+        };
+        sim.shutdown();
+        out
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create config directory");
+    }
+    std::fs::write(path, text).expect("write config file");
+}
+
+impl Output {
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Output {
+        assert_eq!(
+            self.code, expected,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// The PUTs the simulator received.
+    pub fn puts(&self) -> Vec<&JournalEntry> {
+        self.journal.iter().filter(|e| e.method == "PUT").collect()
+    }
+
+    /// Paths of the PUTs, in order.
+    pub fn put_paths(&self) -> Vec<&str> {
+        self.puts().iter().map(|e| e.path.as_str()).collect()
+    }
+
+    /// Asserts that nothing was written.
+    #[track_caller]
+    pub fn wrote_nothing(&self) -> &Output {
+        let writes: Vec<_> = self.journal.iter().filter(|e| e.is_write()).collect();
+        assert!(writes.is_empty(), "expected no writes, got {writes:#?}");
+        self
+    }
+
+    /// Asserts that stderr contains every fragment.
+    #[track_caller]
+    pub fn stderr_has(&self, fragments: &[&str]) -> &Output {
+        for fragment in fragments {
+            assert!(
+                self.stderr.contains(fragment),
+                "stderr lacks {fragment:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
+    /// The end state of one agent.
+    #[track_caller]
+    pub fn agent(&self, id: &str) -> &AgentState {
+        self.agents
+            .iter()
+            .find(|a| a.id == id)
+            .unwrap_or_else(|| panic!("no agent {id} in the simulator"))
+    }
+}

@@ -1,0 +1,13 @@
+//! talkops' integration tests: the real binary against the simulator over loopback HTTP.
+//!
+//! One test binary (see `autotests = false` in Cargo.toml); `harness` holds the builder that
+//! every test uses.
+
+mod harness;
+
+mod apply;
+mod auth;
+mod demo;
+mod live_validation;
+mod plan;
+mod validation;

@@ -1,0 +1,97 @@
+//! Validation against the live environment: every problem reported, nothing written.
+
+use crate::harness::Test;
+
+#[track_caller]
+fn rejected(config: &str, fragments: &[&str]) {
+    let fine = "  - name: Night\n    direction: outbound\n";
+    let out = Test::new()
+        .file("agents.yaml", &format!("{config}{fine}"))
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(1)
+        .wrote_nothing()
+        .stderr_has(fragments)
+        .stderr_has(&["nothing was changed"]);
+}
+
+#[test]
+fn unknown_agent_name() {
+    rejected(
+        "agents:\n  - name: Nobody\n    direction: inbound\n",
+        &["agents.yaml:2: agent \"Nobody\": no agent with this name in the environment"],
+    );
+}
+
+#[test]
+fn unknown_agent_id() {
+    rejected(
+        "agents:\n  - id: a-404\n    direction: inbound\n",
+        &["agents.yaml:2: agent id a-404: no agent with this id in the environment"],
+    );
+}
+
+#[test]
+fn a_name_shared_by_several_agents_asks_for_an_id() {
+    rejected(
+        "agents:\n  - name: Twin\n    direction: inbound\n",
+        &["agents.yaml:2: agent \"Twin\": 2 agents in the environment have this name (ids a-6, a-7): use `id:` to say which"],
+    );
+}
+
+#[test]
+fn a_number_not_in_the_environment() {
+    rejected(
+        "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155559999\"]\n",
+        &["agents.yaml:2: agent \"Support\": number +14155559999 is not one of the environment's phone numbers"],
+    );
+}
+
+#[test]
+fn a_phone_id_not_in_the_environment() {
+    rejected(
+        "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [n-999]\n",
+        &["agents.yaml:2: agent \"Support\": phone number id \"n-999\" is not one of the environment's phone numbers"],
+    );
+}
+
+#[test]
+fn a_number_written_as_id_and_as_e164_in_one_agent() {
+    rejected(
+        "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550100\", n-100]\n",
+        &["phone number id \"n-100\" and number +14155550100 are the same phone number"],
+    );
+}
+
+#[test]
+fn one_agent_declared_by_name_and_by_id() {
+    rejected(
+        "agents:\n  - name: Support\n    direction: inbound\n  - id: a-1\n    direction: inbound\n",
+        &["agents.yaml:4: agent id a-1: is agent \"Support\" (id a-1), which agent \"Support\" at agents.yaml:2 declares too"],
+    );
+}
+
+#[test]
+fn an_inbound_claim_on_a_number_an_unmanaged_inbound_agent_answers() {
+    // n-500 belongs to Legacy IVR (inbound), which the config does not declare.
+    rejected(
+        "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550500\"]\n",
+        &["agents.yaml:2: agent \"Support\": number +14155550500 would also be answered by inbound agent \"Legacy IVR\" (id a-5) (not managed by this config)"],
+    );
+}
+
+#[test]
+fn two_inbound_agents_via_id_and_number_spellings() {
+    rejected(
+        "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [n-300]\n  - name: Callback\n    direction: inbound\n    phone_numbers: [\"+14155550300\"]\n",
+        &["number +14155550300 would also be answered by inbound agent"],
+    );
+}
+
+#[test]
+fn every_live_problem_is_reported_together() {
+    rejected(
+        "agents:\n  - name: Nobody\n    direction: inbound\n  - id: a-404\n    direction: inbound\n",
+        &["the configuration has 2 problems", "agent \"Nobody\"", "agent id a-404"],
+    );
+}
