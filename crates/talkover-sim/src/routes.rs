@@ -1,0 +1,396 @@
+//! The HTTP surface: the router, the gate middleware (authentication and journal) and
+//! one handler per endpoint of the contract, with the request validation each needs.
+//!
+//! Handlers never hold the state lock across an `.await`; every decision about one
+//! request is made under a single lock of the environment, so a rejected write changes
+//! nothing and an accepted one changes everything it names at once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::state::{AgentFilter, JournalEntry, SharedState};
+use crate::wire::{AgentBody, CallingBody, Failure, Meta, PhoneNumberBody, Success};
+
+/// The largest request body read. The one write carries a direction and a list of ids,
+/// so a megabyte is generous; it only stops a runaway client from exhausting memory.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// `per_page` when the request does not say, as documented.
+const DEFAULT_PER_PAGE: u64 = 20;
+
+/// The axum router of the simulator over shared state, for embedding in an existing
+/// runtime; [`crate::spawn`] and [`crate::serve`] use it too.
+pub fn router(state: SharedState) -> Router {
+    Router::new()
+        .route("/api/v1/agents", get(list_agents))
+        .route("/api/v1/agents/{agent_id}", get(show_agent))
+        .route("/api/v1/agents/{agent_id}/calling", put(update_calling))
+        .route("/api/v1/phone-numbers", get(list_phone_numbers))
+        .route("/health", get(health))
+        .route("/_sim/journal", get(sim_journal))
+        .route("/_sim/state", get(sim_state))
+        .fallback(not_found)
+        // Must come after every route: it is attached to the routes present when called.
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .with_state(state)
+}
+
+/// Whether a path is journaled: everything but the sim's own health and introspection.
+fn journaled(path: &str) -> bool {
+    path != "/health" && path != "/_sim" && !path.starts_with("/_sim/")
+}
+
+/// Whether a path needs the bearer token.
+fn authenticated(path: &str) -> bool {
+    path == "/api/v1" || path.starts_with("/api/v1/")
+}
+
+/// Authenticates `/api/v1` requests and journals every request but health and `/_sim`.
+///
+/// The body is buffered here so the journal can hold it; the handler then gets the same
+/// bytes back. The presented token is compared and dropped, never stored or echoed.
+async fn gate(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if !journaled(&path) {
+        return next.run(request).await;
+    }
+    let arrival = state.arrival();
+    let method = request.method().clone();
+    let query = request.uri().query().map(str::to_owned);
+    let (parts, body) = request.into_parts();
+    let (response, body) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        // Reading fails when the limit is exceeded (or the client went away, in which
+        // case nobody reads the answer).
+        Err(_) => (Failure::payload_too_large().into_response(), None),
+        Ok(bytes) => {
+            let journal_body = journal_body(&method, &bytes);
+            let response = if authenticated(&path) && !bearer_matches(&state, &parts.headers) {
+                Failure::unauthenticated().into_response()
+            } else {
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            };
+            (response, journal_body)
+        }
+    };
+    state.record(
+        arrival,
+        JournalEntry {
+            method: method.as_str().to_owned(),
+            path,
+            query,
+            body,
+            status: response.status().as_u16(),
+        },
+    );
+    response
+}
+
+/// The body as the journal keeps it: JSON when it parses, else the raw text; nothing
+/// for reads and empty bodies.
+fn journal_body(method: &Method, bytes: &Bytes) -> Option<Value> {
+    if *method == Method::GET || *method == Method::HEAD || bytes.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
+    )
+}
+
+/// Whether the request carries `Authorization: Bearer <configured token>`. The scheme
+/// is matched case-insensitively, as HTTP defines it.
+fn bearer_matches(state: &SharedState, headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let Some((scheme, token)) = value.trim().split_once(' ') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer") && state.token_matches(token.trim())
+}
+
+/// A validation failure under construction: field → messages.
+#[derive(Default)]
+struct Invalid(BTreeMap<String, Vec<String>>);
+
+impl Invalid {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_default().push(message.into());
+    }
+
+    fn into_result(self) -> Result<(), Failure> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::invalid(self.0))
+        }
+    }
+}
+
+/// Query parameters, the last occurrence of a repeated key winning and empty values
+/// counting as absent, as Laravel-style frameworks (whose error shapes the contract
+/// shows) treat them.
+fn query_params(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<HashMap<String, String>, Failure> {
+    let Query(pairs) = query.map_err(|_| {
+        let mut invalid = Invalid::default();
+        invalid.add("query", "The query string could not be parsed.");
+        Failure::invalid(invalid.0)
+    })?;
+    Ok(pairs
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .collect())
+}
+
+/// A positive integer parameter, or its default when absent. Laravel shows
+/// `per_page` as "per page" in its messages, and so do we.
+fn positive_integer(
+    params: &HashMap<String, String>,
+    field: &str,
+    default: u64,
+    invalid: &mut Invalid,
+) -> u64 {
+    let Some(raw) = params.get(field) else {
+        return default;
+    };
+    let shown = field.replace('_', " ");
+    if !raw.bytes().all(|b| b.is_ascii_digit()) {
+        invalid.add(field, format!("The {shown} field must be an integer."));
+        return default;
+    }
+    match raw.parse::<u64>() {
+        Ok(0) => {
+            invalid.add(field, format!("The {shown} field must be at least 1."));
+            default
+        }
+        Ok(value) => value,
+        // All digits but too large: as good as past the end.
+        Err(_) => u64::MAX,
+    }
+}
+
+/// An optional parameter restricted to a set of values.
+fn one_of(
+    params: &HashMap<String, String>,
+    field: &str,
+    allowed: &[&str],
+    invalid: &mut Invalid,
+) -> Option<String> {
+    let value = params.get(field)?;
+    if allowed.contains(&value.as_str()) {
+        Some(value.clone())
+    } else {
+        invalid.add(field, format!("The selected {field} is invalid."));
+        None
+    }
+}
+
+/// `GET /api/v1/agents`: filtered, paginated, in seed order.
+async fn list_agents(
+    State(state): State<SharedState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Success<Vec<AgentBody>>, Failure> {
+    let params = query_params(query)?;
+    let mut invalid = Invalid::default();
+    let page = positive_integer(&params, "page", 1, &mut invalid);
+    let requested_per_page = positive_integer(&params, "per_page", DEFAULT_PER_PAGE, &mut invalid);
+    let filter = AgentFilter {
+        status: one_of(&params, "status", &["draft", "published"], &mut invalid),
+        direction: one_of(&params, "direction", &["inbound", "outbound"], &mut invalid),
+        search: params.get("search").cloned(),
+    };
+    invalid.into_result()?;
+
+    let cap = u64::try_from(state.page_size_cap()).unwrap_or(u64::MAX);
+    let per_page = requested_per_page.clamp(1, cap);
+    let world = state.world();
+    let matching: Vec<_> = world.agents_matching(&filter).collect();
+    let total = u64::try_from(matching.len()).unwrap_or(u64::MAX);
+    let last_page = total.div_ceil(per_page).max(1);
+    let skip = (page - 1)
+        .checked_mul(per_page)
+        .and_then(|skip| usize::try_from(skip).ok())
+        .unwrap_or(usize::MAX);
+    let take = usize::try_from(per_page).unwrap_or(usize::MAX);
+    let data = matching
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .map(|agent| AgentBody::new(agent, &world))
+        .collect();
+    Ok(Success::data(data).with_meta(Meta {
+        current_page: page,
+        per_page,
+        total,
+        last_page,
+    }))
+}
+
+/// `GET /api/v1/agents/{agent_id}`.
+async fn show_agent(
+    State(state): State<SharedState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Success<AgentBody>, Failure> {
+    let Path(id) = id.map_err(|_| Failure::agent_not_found())?;
+    let world = state.world();
+    let agent = world.agent(&id).ok_or_else(Failure::agent_not_found)?;
+    Ok(Success::data(AgentBody::new(agent, &world)))
+}
+
+/// `PUT /api/v1/agents/{agent_id}/calling`: validates everything first, then changes
+/// the agent under the same lock, or changes nothing.
+async fn update_calling(
+    State(state): State<SharedState>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Success<CallingBody>, Failure> {
+    let Path(id) = id.map_err(|_| Failure::agent_not_found())?;
+    let mut world = state.world();
+    // Unknown agents are reported before the body is looked at, as a framework's
+    // route-model binding does before validation runs.
+    if world.agent(&id).is_none() {
+        return Err(Failure::agent_not_found());
+    }
+
+    let mut invalid = Invalid::default();
+    let Some(fields) = json_object(&headers, &body, &mut invalid) else {
+        return Err(Failure::invalid(invalid.0));
+    };
+    let direction = match fields.get("direction").and_then(Value::as_str) {
+        Some(direction @ ("inbound" | "outbound")) => Some(direction.to_owned()),
+        _ => {
+            invalid.add("direction", "The selected direction is invalid.");
+            None
+        }
+    };
+    let phone_number_ids = match fields.get("phone_number_ids") {
+        None => None,
+        Some(Value::Array(items)) => {
+            let mut ids = Vec::with_capacity(items.len());
+            for (at, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(id) if world.number(id).is_some() => ids.push(id.to_owned()),
+                    _ => invalid.add(
+                        format!("phone_number_ids.{at}"),
+                        format!("The selected phone_number_ids.{at} is invalid."),
+                    ),
+                }
+            }
+            Some(ids)
+        }
+        Some(_) => {
+            invalid.add(
+                "phone_number_ids",
+                "The phone_number_ids field must be an array.",
+            );
+            None
+        }
+    };
+    // A missing direction was recorded as invalid, so this also covers it.
+    let direction = match direction {
+        Some(direction) if invalid.0.is_empty() => direction,
+        _ => return Err(Failure::invalid(invalid.0)),
+    };
+
+    world.update_calling(&id, direction, phone_number_ids);
+    let agent = world.agent(&id).ok_or_else(Failure::agent_not_found)?;
+    let data = CallingBody::new(agent, &world);
+    Ok(Success::data(data).with_message("Agent calling settings updated successfully"))
+}
+
+/// The body of a write as a JSON object, or `None` with the reason recorded under
+/// `body`. The contract says writes send `Content-Type: application/json`; a framework
+/// server reads anything else as form data, so a body without it is not read as JSON.
+fn json_object(
+    headers: &HeaderMap,
+    body: &Bytes,
+    invalid: &mut Invalid,
+) -> Option<serde_json::Map<String, Value>> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| {
+            let essence = essence.trim().to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false);
+    if !is_json {
+        invalid.add(
+            "body",
+            "The request body must be JSON sent with Content-Type: application/json.",
+        );
+        return None;
+    }
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(fields)) => Some(fields),
+        Ok(_) => {
+            invalid.add("body", "The request body must be a JSON object.");
+            None
+        }
+        Err(_) => {
+            invalid.add("body", "The request body is not valid JSON.");
+            None
+        }
+    }
+}
+
+/// `GET /api/v1/phone-numbers`: every number, unpaginated, optionally filtered by a
+/// substring of the number (`search`) or by `type`.
+async fn list_phone_numbers(
+    State(state): State<SharedState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Success<Vec<PhoneNumberBody>>, Failure> {
+    let params = query_params(query)?;
+    let search = params.get("search");
+    let kind = params.get("type");
+    let world = state.world();
+    let data = world
+        .numbers()
+        .iter()
+        .filter(|number| search.is_none_or(|needle| number.number.contains(needle.as_str())))
+        .filter(|number| kind.is_none_or(|kind| number.r#type == *kind))
+        .map(PhoneNumberBody::new)
+        .collect();
+    Ok(Success::data(data))
+}
+
+/// `GET /health`, unauthenticated, for readiness checks.
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /_sim/journal`: the journal, for tests and benchmarks out of process.
+async fn sim_journal(State(state): State<SharedState>) -> Json<Vec<JournalEntry>> {
+    Json(state.journal())
+}
+
+/// `GET /_sim/state`: the agents' state, sorted by id.
+async fn sim_state(State(state): State<SharedState>) -> Json<Vec<crate::AgentState>> {
+    Json(state.agents())
+}
+
+async fn not_found() -> Failure {
+    Failure::route_not_found()
+}
+
+async fn method_not_allowed() -> Failure {
+    Failure::method_not_allowed()
+}

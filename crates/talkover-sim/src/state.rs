@@ -1,0 +1,512 @@
+//! The simulated environment's state: agents, numbers, the fake clock and the journal.
+//!
+//! This module owns every mutation of the environment and keeps it synchronous, so the
+//! HTTP layer only parses, locks, calls and renders. It knows nothing about HTTP status
+//! codes or JSON envelopes (see `routes` and `wire`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::seed::{Seed, SeedError};
+
+/// Default for [`SimConfig::page_size_cap`]: the `per_page` talkops asks for, so the
+/// default simulator serves it unclamped; tests lower it to exercise clamping.
+pub const DEFAULT_PAGE_SIZE_CAP: usize = 100;
+
+/// Knobs.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The bearer token the sim accepts. Should not be empty: an empty token would let
+    /// a bare `Authorization: Bearer ` through.
+    pub token: String,
+    /// Max `per_page` served; requests above it are clamped, as the real service does.
+    /// A cap of 0 is treated as 1.
+    pub page_size_cap: usize,
+    /// The environment at start.
+    pub seed: Seed,
+}
+
+impl SimConfig {
+    /// A config with the given token and seed and the default page size cap (100).
+    pub fn new(token: impl Into<String>, seed: Seed) -> SimConfig {
+        SimConfig {
+            token: token.into(),
+            page_size_cap: DEFAULT_PAGE_SIZE_CAP,
+            seed,
+        }
+    }
+}
+
+/// One request as the sim saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// `"GET"`, `"PUT"`, ...
+    pub method: String,
+    /// The path as sent (still percent-encoded), e.g. `"/api/v1/agents/a1/calling"`.
+    pub path: String,
+    /// The raw query string, e.g. `"page=2&per_page=100"`; `None` when the URL has none.
+    pub query: Option<String>,
+    /// The body of a write, parsed as JSON, or the raw text as `Value::String` when it is
+    /// not JSON; `None` for reads and empty bodies.
+    pub body: Option<serde_json::Value>,
+    /// The status the sim answered with.
+    pub status: u16,
+}
+
+impl JournalEntry {
+    /// Whether this request was a write (anything but `GET` and `HEAD`).
+    pub fn is_write(&self) -> bool {
+        self.method != "GET" && self.method != "HEAD"
+    }
+}
+
+/// Snapshot of one agent's state, for tests to assert on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentState {
+    /// The agent's id.
+    pub id: String,
+    /// The agent's name.
+    pub name: String,
+    /// Its direction, as last set.
+    pub direction: String,
+    /// `"draft"` or `"published"`; never changed by the simulator.
+    pub current_status: String,
+    /// The numbers it holds, as stored, in order.
+    pub phone_number_ids: Vec<String>,
+}
+
+/// The simulator's state, shared by every request handler and by [`crate::SimHandle`].
+///
+/// Cloning is cheap (an `Arc`); all clones see the same environment.
+#[derive(Clone, Debug)]
+pub struct SharedState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    token: String,
+    page_size_cap: usize,
+    world: Mutex<World>,
+    /// Entries with the arrival number of their request, kept sorted by it.
+    journal: Mutex<Vec<(u64, JournalEntry)>>,
+    next_arrival: AtomicU64,
+}
+
+impl SharedState {
+    /// Builds the environment a config describes, after checking its seed.
+    pub fn new(config: SimConfig) -> Result<SharedState, SeedError> {
+        config.seed.validate()?;
+        Ok(SharedState(Arc::new(Inner {
+            token: config.token,
+            page_size_cap: config.page_size_cap.max(1),
+            world: Mutex::new(World::from_seed(config.seed)),
+            journal: Mutex::new(Vec::new()),
+            next_arrival: AtomicU64::new(0),
+        })))
+    }
+
+    /// Every journaled request answered so far, in arrival order (a request still
+    /// being answered appears once it is, in its place).
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        lock(&self.0.journal)
+            .iter()
+            .map(|(_, entry)| entry.clone())
+            .collect()
+    }
+
+    /// The journal filtered to writes (see [`JournalEntry::is_write`]).
+    pub fn writes(&self) -> Vec<JournalEntry> {
+        lock(&self.0.journal)
+            .iter()
+            .map(|(_, entry)| entry)
+            .filter(|entry| entry.is_write())
+            .cloned()
+            .collect()
+    }
+
+    /// The agents' current state, sorted by id.
+    pub fn agents(&self) -> Vec<AgentState> {
+        let world = self.world();
+        let mut agents: Vec<AgentState> = world
+            .agents
+            .iter()
+            .map(|agent| AgentState {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+                direction: agent.direction.clone(),
+                current_status: agent.current_status.clone(),
+                phone_number_ids: agent.phone_number_ids.clone(),
+            })
+            .collect();
+        agents.sort_by(|a, b| a.id.cmp(&b.id));
+        agents
+    }
+
+    /// Whether `presented` is the configured token. Compares in time independent of
+    /// where the strings differ, out of habit: this is an auth check.
+    pub(crate) fn token_matches(&self, presented: &str) -> bool {
+        let expected = self.0.token.as_bytes();
+        let presented = presented.as_bytes();
+        expected.len() == presented.len()
+            && expected
+                .iter()
+                .zip(presented)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    pub(crate) fn page_size_cap(&self) -> usize {
+        self.0.page_size_cap
+    }
+
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.0.world)
+    }
+
+    /// Numbers a request as it arrives, for [`SharedState::record`].
+    pub(crate) fn arrival(&self) -> u64 {
+        self.0.next_arrival.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Journals a request in its arrival place, which is almost always the end.
+    pub(crate) fn record(&self, arrival: u64, entry: JournalEntry) {
+        let mut journal = lock(&self.0.journal);
+        let at = journal.partition_point(|(earlier, _)| *earlier < arrival);
+        journal.insert(at, (arrival, entry));
+    }
+}
+
+/// Locks ignoring poison: a handler that panicked mid-request cannot leave these
+/// structures half-updated (every mutation is a single assignment after validation),
+/// so the simulator keeps serving rather than failing every later request.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The environment proper.
+#[derive(Debug)]
+pub(crate) struct World {
+    agents: Vec<Agent>,
+    agent_index: HashMap<String, usize>,
+    numbers: Vec<PhoneNumber>,
+    number_index: HashMap<String, usize>,
+    clock: FakeClock,
+}
+
+/// An agent as stored.
+#[derive(Clone, Debug)]
+pub(crate) struct Agent {
+    pub id: String,
+    pub name: String,
+    pub label: Option<String>,
+    pub direction: String,
+    pub current_status: String,
+    pub phone_number_ids: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A phone number as stored, with every derived field filled in.
+#[derive(Clone, Debug)]
+pub(crate) struct PhoneNumber {
+    pub id: String,
+    pub number: String,
+    pub country_code: Option<String>,
+    pub formatted_number: String,
+    pub international_number: String,
+    pub r#type: String,
+}
+
+/// Filters of `GET /api/v1/agents`, already validated.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AgentFilter {
+    pub status: Option<String>,
+    pub direction: Option<String>,
+    pub search: Option<String>,
+}
+
+impl World {
+    fn from_seed(seed: Seed) -> World {
+        let clock = FakeClock::default();
+        let created_at = clock.now();
+        let numbers: Vec<PhoneNumber> = seed
+            .phone_numbers
+            .into_iter()
+            .map(|seed| {
+                let country_code = seed
+                    .country_code
+                    .or_else(|| country_of(&seed.number).map(str::to_owned));
+                PhoneNumber {
+                    formatted_number: seed
+                        .formatted_number
+                        .unwrap_or_else(|| national_format(&seed.number)),
+                    international_number: international_format(&seed.number),
+                    r#type: seed.r#type.unwrap_or_else(|| "local".to_owned()),
+                    country_code,
+                    id: seed.id,
+                    number: seed.number,
+                }
+            })
+            .collect();
+        let agents: Vec<Agent> = seed
+            .agents
+            .into_iter()
+            .map(|seed| Agent {
+                id: seed.id,
+                name: seed.name,
+                label: seed.label,
+                direction: seed.direction,
+                current_status: seed.current_status,
+                phone_number_ids: seed.phone_number_ids,
+                created_at: created_at.clone(),
+                updated_at: created_at.clone(),
+            })
+            .collect();
+        World {
+            agent_index: index(agents.iter().map(|agent| agent.id.as_str())),
+            number_index: index(numbers.iter().map(|number| number.id.as_str())),
+            agents,
+            numbers,
+            clock,
+        }
+    }
+
+    /// The agents a filter selects, in seed order.
+    pub fn agents_matching<'a>(
+        &'a self,
+        filter: &'a AgentFilter,
+    ) -> impl Iterator<Item = &'a Agent> {
+        let search = filter.search.as_deref().map(str::to_lowercase);
+        self.agents.iter().filter(move |agent| {
+            filter
+                .status
+                .as_ref()
+                .is_none_or(|status| agent.current_status == *status)
+                && filter
+                    .direction
+                    .as_ref()
+                    .is_none_or(|direction| agent.direction == *direction)
+                && search.as_ref().is_none_or(|needle| {
+                    agent.name.to_lowercase().contains(needle)
+                        || agent
+                            .label
+                            .as_ref()
+                            .is_some_and(|label| label.to_lowercase().contains(needle))
+                })
+        })
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agent_index.get(id).map(|&at| &self.agents[at])
+    }
+
+    pub fn number(&self, id: &str) -> Option<&PhoneNumber> {
+        self.number_index.get(id).map(|&at| &self.numbers[at])
+    }
+
+    pub fn numbers(&self) -> &[PhoneNumber] {
+        &self.numbers
+    }
+
+    /// Applies a validated calling update: sets the direction, replaces the numbers
+    /// when given (deduplicated, first appearance wins), and bumps `updated_at`.
+    /// Returns `false`, changing nothing, when the id is unknown.
+    pub fn update_calling(
+        &mut self,
+        id: &str,
+        direction: String,
+        phone_number_ids: Option<Vec<String>>,
+    ) -> bool {
+        let Some(&at) = self.agent_index.get(id) else {
+            return false;
+        };
+        let updated_at = self.clock.tick();
+        let agent = &mut self.agents[at];
+        agent.direction = direction;
+        if let Some(ids) = phone_number_ids {
+            let mut deduplicated: Vec<String> = Vec::with_capacity(ids.len());
+            for id in ids {
+                if !deduplicated.contains(&id) {
+                    deduplicated.push(id);
+                }
+            }
+            agent.phone_number_ids = deduplicated;
+        }
+        agent.updated_at = updated_at;
+        true
+    }
+}
+
+fn index<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<String, usize> {
+    ids.enumerate()
+        .map(|(at, id)| (id.to_owned(), at))
+        .collect()
+}
+
+/// A clock that only moves when the environment changes, one second per write, so
+/// that the same sequence of requests always yields the same timestamps.
+#[derive(Debug, Default)]
+struct FakeClock {
+    seconds_after_start: u64,
+}
+
+impl FakeClock {
+    /// 2026-01-01T00:00:00Z as Unix time.
+    const START: u64 = 1_767_225_600;
+
+    fn now(&self) -> String {
+        rfc3339(Self::START + self.seconds_after_start)
+    }
+
+    fn tick(&mut self) -> String {
+        self.seconds_after_start += 1;
+        self.now()
+    }
+}
+
+/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+fn rfc3339(unix_seconds: u64) -> String {
+    let days = unix_seconds / 86_400;
+    let second_of_day = unix_seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date, after Howard Hinnant's
+/// `civil_from_days` (restricted to dates after the epoch, which is all we need).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Calling codes of the countries a seed is likely to use, longest first where one
+/// prefixes another. Anything else gets a `null` country code, which clients must
+/// tolerate anyway.
+const COUNTRY_PREFIXES: &[(&str, &str)] = &[
+    ("+353", "IE"),
+    ("+1", "US"),
+    ("+31", "NL"),
+    ("+32", "BE"),
+    ("+33", "FR"),
+    ("+34", "ES"),
+    ("+39", "IT"),
+    ("+41", "CH"),
+    ("+44", "GB"),
+    ("+49", "DE"),
+    ("+52", "MX"),
+    ("+55", "BR"),
+    ("+61", "AU"),
+    ("+81", "JP"),
+    ("+91", "IN"),
+];
+
+fn country_of(number: &str) -> Option<&'static str> {
+    COUNTRY_PREFIXES
+        .iter()
+        .find(|(prefix, _)| number.starts_with(prefix))
+        .map(|&(_, country)| country)
+}
+
+/// The ten national digits of a North American number (`+1` and ten digits).
+fn nanp_digits(number: &str) -> Option<&str> {
+    let digits = number.strip_prefix("+1")?;
+    (digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+/// `(415) 555-0100` for North American numbers; other numbers as given.
+fn national_format(number: &str) -> String {
+    match nanp_digits(number) {
+        Some(d) => format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..]),
+        None => number.to_owned(),
+    }
+}
+
+/// `+1 415-555-0100` for North American numbers; other numbers as given.
+fn international_format(number: &str) -> String {
+    match nanp_digits(number) {
+        Some(d) => format!("+1 {}-{}-{}", &d[..3], &d[3..6], &d[6..]),
+        None => number.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_formats_across_day_month_and_leap_boundaries() {
+        assert_eq!(rfc3339(FakeClock::START), "2026-01-01T00:00:00Z");
+        assert_eq!(rfc3339(FakeClock::START + 86_399), "2026-01-01T23:59:59Z");
+        assert_eq!(
+            rfc3339(FakeClock::START + 31 * 86_400),
+            "2026-02-01T00:00:00Z"
+        );
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        let mut clock = FakeClock::default();
+        assert_eq!(clock.tick(), "2026-01-01T00:00:01Z");
+        assert_eq!(clock.tick(), "2026-01-01T00:00:02Z");
+    }
+
+    #[test]
+    fn numbers_get_derived_fields() {
+        assert_eq!(country_of("+14155550100"), Some("US"));
+        assert_eq!(country_of("+353861234567"), Some("IE"));
+        assert_eq!(country_of("+999"), None);
+        assert_eq!(national_format("+14155550100"), "(415) 555-0100");
+        assert_eq!(international_format("+14155550100"), "+1 415-555-0100");
+        assert_eq!(national_format("+442071838750"), "+442071838750");
+    }
+
+    #[test]
+    fn update_deduplicates_and_keeps_first_order() {
+        let seed = Seed::from_json(
+            r#"{"agents": [{"id": "a", "name": "A", "direction": "inbound", "phone_number_ids": ["p1"]}],
+                "phone_numbers": [{"id": "p1", "number": "+14155550100"}, {"id": "p2", "number": "+14155550101"}]}"#,
+        )
+        .unwrap();
+        let mut world = World::from_seed(seed);
+        let ids = vec!["p2".to_owned(), "p1".to_owned(), "p2".to_owned()];
+        assert!(world.update_calling("a", "outbound".to_owned(), Some(ids)));
+        let agent = world.agent("a").unwrap();
+        assert_eq!(agent.phone_number_ids, ["p2", "p1"]);
+        assert_eq!(agent.updated_at, "2026-01-01T00:00:01Z");
+        assert!(world.update_calling("a", "inbound".to_owned(), None));
+        let agent = world.agent("a").unwrap();
+        assert_eq!(agent.phone_number_ids, ["p2", "p1"]);
+        assert_eq!(agent.direction, "inbound");
+        assert_eq!(agent.updated_at, "2026-01-01T00:00:02Z");
+        assert!(!world.update_calling("nope", "inbound".to_owned(), None));
+    }
+
+    #[test]
+    fn token_must_match_exactly() {
+        let state = SharedState::new(SimConfig::new("talq_secret", Seed::default())).unwrap();
+        assert!(state.token_matches("talq_secret"));
+        assert!(!state.token_matches("talq_secreT"));
+        assert!(!state.token_matches("talq_secret "));
+        assert!(!state.token_matches(""));
+    }
+}
