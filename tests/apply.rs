@@ -145,3 +145,55 @@ fn apply_report_is_snapshot_tested() {
     out.code(0);
     insta::assert_snapshot!("apply_report", out.stdout);
 }
+
+#[test]
+fn on_a_terminal_apply_asks_and_yes_applies() {
+    let out = Test::new()
+        .file("agents.yaml", CHANGES)
+        .args(&["apply", "agents.yaml"])
+        .terminal("yes\n")
+        .no_color()
+        .run();
+    out.code(0);
+    assert!(
+        out.stdout.contains("Only 'yes' will be accepted:"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.puts().len(), 2);
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "NO_COLOR is honoured:\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn on_a_terminal_any_answer_but_yes_cancels_and_writes_nothing() {
+    let out = Test::new()
+        .file("agents.yaml", CHANGES)
+        .args(&["apply", "agents.yaml"])
+        .terminal("y\n")
+        .run();
+    out.code(1).wrote_nothing();
+    assert!(
+        out.stdout.contains("apply cancelled; nothing was changed"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn on_a_terminal_the_plan_is_coloured() {
+    let out = Test::new()
+        .file("agents.yaml", CHANGES)
+        .args(&["plan", "agents.yaml"])
+        .terminal("")
+        .run();
+    out.code(0);
+    assert!(
+        out.stdout.contains("\x1b[32m    + number: +14155550300"),
+        "{:?}",
+        out.stdout
+    );
+}

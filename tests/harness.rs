@@ -4,6 +4,7 @@
 //!
 //! Every run also asserts that the token never appears in stdout or stderr.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -99,6 +100,8 @@ pub struct Test {
     args: Vec<String>,
     token: Option<String>,
     api_url: Option<String>,
+    terminal: Option<String>,
+    no_color: bool,
 }
 
 /// What a run produced.
@@ -119,7 +122,22 @@ impl Test {
             args: Vec::new(),
             token: Some(TOKEN.to_owned()),
             api_url: None,
+            terminal: None,
+            no_color: false,
         }
+    }
+
+    /// Runs talkops on a pseudo-terminal (through util-linux `script`) and types `input`.
+    /// stdout and stderr then arrive together in `Output::stdout`, with `\r\n` line ends.
+    pub fn terminal(mut self, input: &str) -> Test {
+        self.terminal = Some(input.to_owned());
+        self
+    }
+
+    /// Sets NO_COLOR=1 for the run.
+    pub fn no_color(mut self) -> Test {
+        self.no_color = true;
+        self
     }
 
     pub fn seed(mut self, seed: Seed) -> Test {
@@ -164,9 +182,27 @@ impl Test {
         for (path, text) in &self.files {
             write(&dir.path().join(path), text);
         }
-        let mut command = Command::new(env!("CARGO_BIN_EXE_talkops"));
+        let binary = env!("CARGO_BIN_EXE_talkops");
+        let mut command = match &self.terminal {
+            None => {
+                let mut command = Command::new(binary);
+                command.args(&self.args).stdin(Stdio::null());
+                command
+            }
+            Some(_) => {
+                let line = std::iter::once(binary)
+                    .chain(self.args.iter().map(String::as_str))
+                    .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let mut command = Command::new("script");
+                command
+                    .args(["-qec", &line, "/dev/null"])
+                    .stdin(Stdio::piped());
+                command
+            }
+        };
         command
-            .args(&self.args)
             .current_dir(dir.path())
             .env(
                 "TALKOVER_API_URL",
@@ -174,11 +210,21 @@ impl Test {
             )
             .env_remove("TALKOVER_TOKEN")
             .env_remove("NO_COLOR")
-            .stdin(Stdio::null());
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if let Some(token) = &self.token {
             command.env("TALKOVER_TOKEN", token);
         }
-        let output = command.output().expect("talkops runs");
+        if self.no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let mut child = command.spawn().expect("talkops runs");
+        if let (Some(input), Some(mut stdin)) = (&self.terminal, child.stdin.take()) {
+            stdin
+                .write_all(input.as_bytes())
+                .expect("type into the terminal");
+        }
+        let output = child.wait_with_output().expect("talkops finishes");
         let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
         let stderr = String::from_utf8(output.stderr).expect("utf-8 stderr");
         for (stream, text) in [("stdout", &stdout), ("stderr", &stderr)] {
