@@ -197,3 +197,23 @@ fn on_a_terminal_the_plan_is_coloured() {
         out.stdout
     );
 }
+
+#[test]
+fn a_refused_agent_is_reported_with_the_servers_reason_and_the_others_still_land() {
+    let out = Test::new()
+        .refuse("a-4", "Agent is locked by a running campaign")
+        .file("agents.yaml", CHANGES)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(1);
+    assert_eq!(
+        out.put_paths(),
+        ["/api/v1/agents/a-4/calling", "/api/v1/agents/a-1/calling"]
+    );
+    assert_eq!(out.agent("a-1").phone_number_ids, ["n-100", "n-300"]);
+    assert_eq!(out.agent("a-4").direction, "inbound");
+    insta::assert_snapshot!(
+        "apply_with_a_refused_agent",
+        out.stdout.split("Plan:").nth(1).unwrap_or_default()
+    );
+}

@@ -102,6 +102,7 @@ pub struct Test {
     api_url: Option<String>,
     terminal: Option<String>,
     no_color: bool,
+    refused: Vec<(String, String)>,
 }
 
 /// What a run produced.
@@ -124,7 +125,14 @@ impl Test {
             api_url: None,
             terminal: None,
             no_color: false,
+            refused: Vec::new(),
         }
+    }
+
+    /// Makes the simulator refuse every PUT to `agent_id` with 422 and `message`.
+    pub fn refuse(mut self, agent_id: &str, message: &str) -> Test {
+        self.refused.push((agent_id.to_owned(), message.to_owned()));
+        self
     }
 
     /// Runs talkops on a pseudo-terminal (through util-linux `script`) and types `input`.
@@ -177,6 +185,7 @@ impl Test {
     pub fn run(self) -> Output {
         let mut config = SimConfig::new(TOKEN, self.seed);
         config.page_size_cap = self.page_size_cap;
+        config.refused_agents = self.refused.into_iter().collect();
         let sim = talkover_sim::spawn(config, 0).expect("the simulator starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
         for (path, text) in &self.files {

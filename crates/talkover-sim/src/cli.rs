@@ -61,6 +61,19 @@ pub struct Arguments {
         value_parser = RangedU64ValueParser::<usize>::new().range(1..)
     )]
     pub page_size_cap: usize,
+
+    /// Fault: refuse every PUT to agent ID with 422 and MESSAGE (repeatable).
+    #[arg(long = "refuse-agent", value_name = "ID=MESSAGE", value_parser = parse_refusal)]
+    pub refuse_agent: Vec<(String, String)>,
+}
+
+fn parse_refusal(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((id, message)) if !id.is_empty() && !message.is_empty() => {
+            Ok((id.to_owned(), message.to_owned()))
+        }
+        _ => Err(format!("expected ID=MESSAGE, got {text:?}")),
+    }
 }
 
 /// Why the binary stopped with a failure.
@@ -123,6 +136,7 @@ pub fn run(args: Arguments) -> Result<(), RunError> {
         token: args.token,
         page_size_cap: args.page_size_cap,
         seed,
+        refused_agents: args.refuse_agent.into_iter().collect(),
     })
     .map_err(|err| RunError::Seed {
         // Only reachable with a seed file: the empty seed is always valid.

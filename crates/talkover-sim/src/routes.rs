@@ -268,6 +268,9 @@ async fn update_calling(
     if world.agent(&id).is_none() {
         return Err(Failure::agent_not_found());
     }
+    if let Some(message) = state.refusal(&id) {
+        return Err(Failure::refused(message));
+    }
 
     let mut invalid = Invalid::default();
     let Some(fields) = json_object(&headers, &body, &mut invalid) else {

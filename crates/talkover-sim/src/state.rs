@@ -4,7 +4,7 @@
 //! HTTP layer only parses, locks, calls and renders. It knows nothing about HTTP status
 //! codes or JSON envelopes (see `routes` and `wire`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,6 +27,9 @@ pub struct SimConfig {
     pub page_size_cap: usize,
     /// The environment at start.
     pub seed: Seed,
+    /// Fault knob: agent id -> message. Every PUT to such an agent is refused with 422 and
+    /// this message, as a server refuses an agent it will not change.
+    pub refused_agents: BTreeMap<String, String>,
 }
 
 impl SimConfig {
@@ -36,6 +39,7 @@ impl SimConfig {
             token: token.into(),
             page_size_cap: DEFAULT_PAGE_SIZE_CAP,
             seed,
+            refused_agents: BTreeMap::new(),
         }
     }
 }
@@ -88,6 +92,7 @@ pub struct SharedState(Arc<Inner>);
 struct Inner {
     token: String,
     page_size_cap: usize,
+    refused_agents: BTreeMap<String, String>,
     world: Mutex<World>,
     /// Entries with the arrival number of their request, kept sorted by it.
     journal: Mutex<Vec<(u64, JournalEntry)>>,
@@ -101,6 +106,7 @@ impl SharedState {
         Ok(SharedState(Arc::new(Inner {
             token: config.token,
             page_size_cap: config.page_size_cap.max(1),
+            refused_agents: config.refused_agents,
             world: Mutex::new(World::from_seed(config.seed)),
             journal: Mutex::new(Vec::new()),
             next_arrival: AtomicU64::new(0),
@@ -155,6 +161,11 @@ impl SharedState {
                 .zip(presented)
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
+    }
+
+    /// The message every PUT to `agent_id` is refused with, if that fault is configured.
+    pub(crate) fn refusal(&self, agent_id: &str) -> Option<&str> {
+        self.0.refused_agents.get(agent_id).map(String::as_str)
     }
 
     pub(crate) fn page_size_cap(&self) -> usize {

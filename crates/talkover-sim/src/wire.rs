@@ -240,6 +240,13 @@ impl Failure {
         Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large")
     }
 
+    /// The refusal configured for an agent (`SimConfig::refused_agents`).
+    pub fn refused(message: &str) -> Self {
+        let mut failure = Failure::new(StatusCode::UNPROCESSABLE_ENTITY, message);
+        failure.body.code = Some("AGENT_UPDATE_REFUSED");
+        failure
+    }
+
     /// A framework-style validation failure; `errors` maps a field to its messages.
     pub fn invalid(errors: BTreeMap<String, Vec<String>>) -> Self {
         let mut failure = Failure::new(

@@ -679,3 +679,22 @@ fn shutdown_stops_serving() {
     handle.shutdown();
     assert!(client.get(&url).send().is_err());
 }
+
+#[test]
+fn a_refused_agent_gets_422_with_its_message_and_others_are_unaffected() {
+    let mut config = SimConfig::new(TOKEN, Seed::from_json(SMALL_SEED).unwrap());
+    config
+        .refused_agents
+        .insert("a1".into(), "Agent is locked by a running campaign".into());
+    let sim = Sim::with_config(config);
+    let body = json!({"direction": "outbound", "phone_number_ids": []});
+    let (status, refused) = sim.put("/api/v1/agents/a1/calling", &body);
+    assert_eq!(status, 422);
+    assert_eq!(refused["message"], "Agent is locked by a running campaign");
+    assert_eq!(refused["success"], false);
+    let (status, _) = sim.put("/api/v1/agents/a3/calling", &body);
+    assert_eq!(status, 200);
+    let agents = sim.handle.agents();
+    assert_eq!(agents[0].direction, "inbound", "a1 unchanged");
+    assert_eq!(agents[2].direction, "outbound", "a3 changed");
+}
