@@ -217,3 +217,26 @@ fn a_refused_agent_is_reported_with_the_servers_reason_and_the_others_still_land
         out.stdout.split("Plan:").nth(1).unwrap_or_default()
     );
 }
+
+#[test]
+fn a_response_that_does_not_show_the_desired_settings_is_a_failure() {
+    // A server whose PUT merges numbers instead of replacing them: Support keeps n-101.
+    let out = Test::new()
+        .merge_numbers_on_put()
+        .file("agents.yaml", CHANGES)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(1);
+    assert!(
+        out.stdout.contains(
+            "failed  agent \"Support\" (id a-1): the server accepted the change but reports phone number ids are [n-100, n-101, n-300], not [n-100, n-300]"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("changed agent \"Night\" (id a-4)"),
+        "{}",
+        out.stdout
+    );
+}

@@ -103,6 +103,7 @@ pub struct Test {
     terminal: Option<String>,
     no_color: bool,
     refused: Vec<(String, String)>,
+    merge_numbers_on_put: bool,
 }
 
 /// What a run produced.
@@ -126,7 +127,14 @@ impl Test {
             terminal: None,
             no_color: false,
             refused: Vec::new(),
+            merge_numbers_on_put: false,
         }
+    }
+
+    /// Makes the simulator's PUT merge numbers instead of replacing them.
+    pub fn merge_numbers_on_put(mut self) -> Test {
+        self.merge_numbers_on_put = true;
+        self
     }
 
     /// Makes the simulator refuse every PUT to `agent_id` with 422 and `message`.
@@ -186,6 +194,7 @@ impl Test {
         let mut config = SimConfig::new(TOKEN, self.seed);
         config.page_size_cap = self.page_size_cap;
         config.refused_agents = self.refused.into_iter().collect();
+        config.merge_numbers_on_put = self.merge_numbers_on_put;
         let sim = talkover_sim::spawn(config, 0).expect("the simulator starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
         for (path, text) in &self.files {

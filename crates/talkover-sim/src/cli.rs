@@ -65,6 +65,10 @@ pub struct Arguments {
     /// Fault: refuse every PUT to agent ID with 422 and MESSAGE (repeatable).
     #[arg(long = "refuse-agent", value_name = "ID=MESSAGE", value_parser = parse_refusal)]
     pub refuse_agent: Vec<(String, String)>,
+
+    /// Fault: the PUT adds phone_number_ids to an agent's numbers instead of replacing them.
+    #[arg(long)]
+    pub merge_numbers_on_put: bool,
 }
 
 fn parse_refusal(text: &str) -> Result<(String, String), String> {
@@ -137,6 +141,7 @@ pub fn run(args: Arguments) -> Result<(), RunError> {
         page_size_cap: args.page_size_cap,
         seed,
         refused_agents: args.refuse_agent.into_iter().collect(),
+        merge_numbers_on_put: args.merge_numbers_on_put,
     })
     .map_err(|err| RunError::Seed {
         // Only reachable with a seed file: the empty seed is always valid.

@@ -312,6 +312,17 @@ async fn update_calling(
         _ => return Err(Failure::invalid(invalid.0)),
     };
 
+    let phone_number_ids = match (phone_number_ids, state.merges_numbers()) {
+        (Some(new), true) => {
+            let mut merged = world
+                .agent(&id)
+                .map(|agent| agent.phone_number_ids.clone())
+                .unwrap_or_default();
+            merged.extend(new);
+            Some(merged)
+        }
+        (ids, _) => ids,
+    };
     world.update_calling(&id, direction, phone_number_ids);
     let agent = world.agent(&id).ok_or_else(Failure::agent_not_found)?;
     let data = CallingBody::new(agent, &world);

@@ -30,6 +30,9 @@ pub struct SimConfig {
     /// Fault knob: agent id -> message. Every PUT to such an agent is refused with 422 and
     /// this message, as a server refuses an agent it will not change.
     pub refused_agents: BTreeMap<String, String>,
+    /// Fault knob: the PUT adds `phone_number_ids` to the agent's numbers instead of
+    /// replacing them, one reading of what the contract leaves open. Clients must notice.
+    pub merge_numbers_on_put: bool,
 }
 
 impl SimConfig {
@@ -40,6 +43,7 @@ impl SimConfig {
             page_size_cap: DEFAULT_PAGE_SIZE_CAP,
             seed,
             refused_agents: BTreeMap::new(),
+            merge_numbers_on_put: false,
         }
     }
 }
@@ -93,6 +97,7 @@ struct Inner {
     token: String,
     page_size_cap: usize,
     refused_agents: BTreeMap<String, String>,
+    merge_numbers_on_put: bool,
     world: Mutex<World>,
     /// Entries with the arrival number of their request, kept sorted by it.
     journal: Mutex<Vec<(u64, JournalEntry)>>,
@@ -107,6 +112,7 @@ impl SharedState {
             token: config.token,
             page_size_cap: config.page_size_cap.max(1),
             refused_agents: config.refused_agents,
+            merge_numbers_on_put: config.merge_numbers_on_put,
             world: Mutex::new(World::from_seed(config.seed)),
             journal: Mutex::new(Vec::new()),
             next_arrival: AtomicU64::new(0),
@@ -166,6 +172,11 @@ impl SharedState {
     /// The message every PUT to `agent_id` is refused with, if that fault is configured.
     pub(crate) fn refusal(&self, agent_id: &str) -> Option<&str> {
         self.0.refused_agents.get(agent_id).map(String::as_str)
+    }
+
+    /// Whether the PUT merges numbers instead of replacing them (a fault knob).
+    pub(crate) fn merges_numbers(&self) -> bool {
+        self.0.merge_numbers_on_put
     }
 
     pub(crate) fn page_size_cap(&self) -> usize {

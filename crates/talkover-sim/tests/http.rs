@@ -698,3 +698,16 @@ fn a_refused_agent_gets_422_with_its_message_and_others_are_unaffected() {
     assert_eq!(agents[0].direction, "inbound", "a1 unchanged");
     assert_eq!(agents[2].direction, "outbound", "a3 changed");
 }
+
+#[test]
+fn the_merge_knob_adds_numbers_instead_of_replacing_them() {
+    let mut config = SimConfig::new(TOKEN, Seed::from_json(SMALL_SEED).unwrap());
+    config.merge_numbers_on_put = true;
+    let sim = Sim::with_config(config);
+    let (status, body) = sim.put(
+        "/api/v1/agents/a1/calling",
+        &json!({"direction": "inbound", "phone_number_ids": ["p3"]}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(number_ids(&body["data"]), ["p1", "p3"]);
+}
