@@ -2,11 +2,11 @@
 //!
 //! Numbers are compared as sets, so order never makes a change; diff never performs I/O.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::plan::{Calling, Change, Plan, Target};
 use crate::resolve::ResolvedAgent;
-use crate::state::LiveState;
+use crate::state::{LiveState, PhoneId};
 
 /// Compares each declared agent with its live counterpart. Agents the config does not
 /// declare are only counted. Changes come sorted by agent name, then id.
@@ -49,6 +49,7 @@ pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
         });
     }
     changes.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    disambiguate(&mut labels);
     let unmanaged = live.agents.len().saturating_sub(changes.len() + unchanged);
     Plan {
         changes,
@@ -58,11 +59,27 @@ pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
     }
 }
 
+/// Two phone ids showing the same number (or a number without one, shown by id) would make a
+/// change look like no change; such labels carry their id.
+fn disambiguate(labels: &mut BTreeMap<PhoneId, String>) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for label in labels.values() {
+        *seen.entry(label.clone()).or_default() += 1;
+    }
+    for (id, label) in labels.iter_mut() {
+        if label == id.as_str() {
+            *label = format!("(id {id}, number unknown)");
+        } else if seen.get(label.as_str()).copied().unwrap_or(0) > 1 {
+            *label = format!("{label} (id {id})");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::desired::Source;
-    use crate::state::{AgentId, Direction, LiveAgent, PhoneId};
+    use crate::state::{AgentId, Direction, LiveAgent};
 
     fn ids(list: &[&str]) -> BTreeSet<PhoneId> {
         list.iter().map(|s| PhoneId::new(*s)).collect()
@@ -84,7 +101,7 @@ mod tests {
             for phone in *phones {
                 state
                     .phone_numbers
-                    .insert(PhoneId::new(*phone), format!("+1555{phone}"));
+                    .insert(PhoneId::new(*phone), Some(format!("+1555{phone}")));
             }
         }
         state
@@ -96,6 +113,7 @@ mod tests {
                 file: "a.yaml".into(),
                 line: Some(1),
             },
+            entry: crate::desired::AgentRef::Id(AgentId::new(id)),
             id: AgentId::new(id),
             direction,
             phone_ids: phones.map(ids),
@@ -151,6 +169,17 @@ mod tests {
             plan.labels.get(&PhoneId::new("3")).map(String::as_str),
             Some("+15553")
         );
+    }
+
+    #[test]
+    fn two_ids_with_one_number_are_told_apart() {
+        let mut state = live(&[("a", Inbound, &["1"])]);
+        state
+            .phone_numbers
+            .insert(PhoneId::new("2"), Some("+15551".into()));
+        let plan = diff(&[want("a", Inbound, Some(&["2"]))], &state);
+        assert_eq!(plan.label(&PhoneId::new("1")), "+15551 (id 1)");
+        assert_eq!(plan.label(&PhoneId::new("2")), "+15551 (id 2)");
     }
 
     #[test]

@@ -59,9 +59,7 @@ where
             detailed_exitcode,
             paths,
         } => {
-            let config = desired::load(&paths)?;
-            let settings = Settings::resolve(&api.api_url)?;
-            let client = Client::new(&settings.api_url, settings.token.clone())?;
+            let (config, settings, client) = prepare(&paths, &api)?;
             let plan = runtime()?.block_on(make_plan(&client, &settings.api_url, &config))?;
             print!("{}", render::render_plan(&plan, settings::style()));
             Ok(if detailed_exitcode && plan.has_changes() {
@@ -75,9 +73,7 @@ where
             auto_approve,
             paths,
         } => {
-            let config = desired::load(&paths)?;
-            let settings = Settings::resolve(&api.api_url)?;
-            let client = Client::new(&settings.api_url, settings.token.clone())?;
+            let (config, settings, client) = prepare(&paths, &api)?;
             let approval = if auto_approve {
                 Approval::Given
             } else {
@@ -93,6 +89,18 @@ where
         }
         Command::Demo => demo::run(),
     }
+}
+
+/// What plan and apply start with: the config, validated offline first (so that its problems
+/// show even without a token), then the settings and a client.
+fn prepare(
+    paths: &[PathBuf],
+    api: &cli::ApiArgs,
+) -> anyhow::Result<(DesiredConfig, Settings, Client)> {
+    let config = desired::load(paths)?;
+    let settings = Settings::resolve(&api.api_url)?;
+    let client = Client::new(&settings.api_url, settings.token.clone())?;
+    Ok((config, settings, client))
 }
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<u8> {
@@ -166,8 +174,9 @@ fn confirm(api_url: &str) -> anyhow::Result<bool> {
     if !stdin.is_terminal() {
         bail!("refusing to apply without confirmation: stdin is not a terminal, so talkops cannot ask; review the plan and pass --auto-approve to apply non-interactively. Nothing was changed");
     }
-    print!("\nApply these changes to {api_url}? Only 'yes' will be accepted: ");
-    std::io::stdout().flush()?;
+    // The question goes to stderr, so that it is seen even when stdout is redirected.
+    eprint!("\nApply these changes to {api_url}? Only 'yes' will be accepted: ");
+    std::io::stderr().flush()?;
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")

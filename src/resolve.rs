@@ -13,6 +13,8 @@ use crate::state::{AgentId, Direction, LiveState, PhoneId};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedAgent {
     pub source: Source,
+    /// The entry as written (`name:` or `id:`), for messages.
+    pub entry: AgentRef,
     pub id: AgentId,
     pub direction: Direction,
     /// `None`: numbers not managed by the config (left as they are).
@@ -31,7 +33,9 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
     }
     let mut by_number: HashMap<&str, Vec<&PhoneId>> = HashMap::new();
     for (id, number) in &live.phone_numbers {
-        by_number.entry(number.as_str()).or_default().push(id);
+        if let Some(number) = number {
+            by_number.entry(number.as_str()).or_default().push(id);
+        }
     }
 
     let mut diagnostics = Vec::new();
@@ -128,6 +132,7 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
             if let Some(id) = id {
                 resolved.push(ResolvedAgent {
                     source: declared.source.clone(),
+                    entry: declared.agent.clone(),
                     id,
                     direction: declared.direction,
                     phone_ids,
@@ -139,7 +144,7 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
     }
 
     if diagnostics.is_empty() {
-        check_resolved(&resolved, config, live, &mut diagnostics);
+        check_resolved(&resolved, live, &mut diagnostics);
     }
     if diagnostics.is_empty() {
         Ok(resolved)
@@ -151,20 +156,8 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
 /// Rules on the resolved end state: one agent declared twice under two spellings (name and
 /// id), and a number left with two inbound agents, counting the agents the config does not
 /// manage and the declared agents whose numbers it leaves alone.
-fn check_resolved(
-    resolved: &[ResolvedAgent],
-    config: &DesiredConfig,
-    live: &LiveState,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    let entry_of = |agent: &ResolvedAgent| {
-        config
-            .agents
-            .iter()
-            .find(|d| d.source == agent.source)
-            .map(|d| d.agent.to_string())
-            .unwrap_or_else(|| format!("agent id {}", agent.id))
-    };
+fn check_resolved(resolved: &[ResolvedAgent], live: &LiveState, diagnostics: &mut Vec<Diagnostic>) {
+    let entry_of = |agent: &ResolvedAgent| agent.entry.to_string();
     let name_of = |id: &AgentId| {
         live.agents
             .get(id)

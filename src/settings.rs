@@ -28,10 +28,12 @@ impl Settings {
             Err(std::env::VarError::NotPresent) => bail!("{TOKEN_VAR} is not set: set it to the API token of the Talkover environment to manage"),
             Err(std::env::VarError::NotUnicode(_)) => bail!("{TOKEN_VAR} is not valid UTF-8"),
         };
-        Ok(Settings {
-            api_url: check_api_url(api_url)?,
-            token,
-        })
+        // The URL is echoed in its errors; should the token have been put there by mistake
+        // (the two variables swapped), it must not be echoed with it.
+        let api_url = check_api_url(api_url).map_err(|err| {
+            anyhow::anyhow!(crate::api::scrub(&format!("{err:#}"), token.expose()))
+        })?;
+        Ok(Settings { api_url, token })
     }
 }
 

@@ -121,8 +121,9 @@ pub struct LiveAgent {
 pub struct LiveState {
     /// Every agent, keyed by id.
     pub agents: BTreeMap<AgentId, LiveAgent>,
-    /// The environment's phone numbers (`GET /phone-numbers`): id to number as the API gives it.
-    pub phone_numbers: BTreeMap<PhoneId, String>,
+    /// The environment's phone numbers (`GET /phone-numbers`): id to number as the API gives
+    /// it, `None` when the API gave none (the id is still a valid number to assign).
+    pub phone_numbers: BTreeMap<PhoneId, Option<String>>,
     /// Numbers seen only inside an agent's `phone_numbers`, for display; never used to resolve
     /// the config, which may name only numbers that exist in the environment.
     pub extra_labels: BTreeMap<PhoneId, String>,
@@ -133,6 +134,7 @@ impl LiveState {
     pub fn label(&self, id: &PhoneId) -> String {
         self.phone_numbers
             .get(id)
+            .and_then(Option::as_ref)
             .or_else(|| self.extra_labels.get(id))
             .cloned()
             .unwrap_or_else(|| id.to_string())

@@ -38,20 +38,31 @@ fn apply_puts_exactly_the_agents_that_differ_then_a_second_plan_is_empty() {
         "{}",
         out.stdout
     );
+}
 
-    // A fresh run against the applied state: the seed is the end state above.
-    let mut applied = crate::harness::standard_seed();
-    for agent in &mut applied.agents {
-        let end = out.agent(&agent.id);
-        agent.direction = end.direction.clone();
-        agent.phone_number_ids = end.phone_number_ids.clone();
-    }
-    let again = Test::new()
-        .seed(applied)
-        .file("agents.yaml", CHANGES)
-        .args(&["plan", "--detailed-exitcode", "agents.yaml"])
-        .run();
+#[test]
+fn after_apply_a_second_plan_against_the_same_server_is_empty() {
+    let scenario = Test::new().file("agents.yaml", CHANGES).start();
+    scenario
+        .run(&["plan", "--detailed-exitcode", "agents.yaml"])
+        .code(2);
+    scenario
+        .run(&["apply", "--auto-approve", "agents.yaml"])
+        .code(0);
+    let again = scenario.run(&["plan", "--detailed-exitcode", "agents.yaml"]);
     again.code(0).wrote_nothing();
+    assert!(
+        again
+            .stdout
+            .contains("Plan: 0 to change, 3 unchanged, 4 not managed."),
+        "{}",
+        again.stdout
+    );
+    // And a second apply has nothing to do.
+    scenario
+        .run(&["apply", "--auto-approve", "agents.yaml"])
+        .code(0)
+        .wrote_nothing();
 }
 
 #[test]

@@ -72,3 +72,27 @@ fn an_unreachable_api_says_where_it_tried() {
         "GET /api/v1/",
     ]);
 }
+
+#[test]
+fn the_api_url_flag_wins_over_the_environment_variable() {
+    let scenario = Test::new()
+        .api_url("http://127.0.0.1:9")
+        .file("agents.yaml", MATCHING)
+        .start();
+    let url = scenario.url();
+    let out = scenario.run(&["plan", "--api-url", &url, "agents.yaml"]);
+    out.code(0);
+    assert!(!out.journal.is_empty());
+}
+
+#[test]
+fn a_token_put_in_the_url_variable_by_mistake_is_not_echoed() {
+    // The harness asserts that TOKEN appears in no output.
+    let out = Test::new()
+        .api_url(crate::harness::TOKEN)
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "agents.yaml"])
+        .run();
+    out.code(1)
+        .stderr_has(&["is not a valid URL", "[redacted]"]);
+}

@@ -8,7 +8,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use talkover_sim::{AgentState, JournalEntry, Seed, SeedAgent, SeedPhoneNumber, SimConfig};
+use talkover_sim::{
+    AgentState, JournalEntry, Seed, SeedAgent, SeedPhoneNumber, SimConfig, SimHandle,
+};
+use tempfile::TempDir;
 
 /// The token the simulator accepts; a distinctive string so that a leak cannot go unseen.
 pub const TOKEN: &str = "talq_TEST_SECRET_b7c9e2f4a1d8";
@@ -156,11 +159,6 @@ impl Test {
         self
     }
 
-    pub fn seed(mut self, seed: Seed) -> Test {
-        self.seed = seed;
-        self
-    }
-
     pub fn page_size_cap(mut self, cap: usize) -> Test {
         self.page_size_cap = cap;
         self
@@ -189,8 +187,9 @@ impl Test {
         self
     }
 
-    #[track_caller]
-    pub fn run(self) -> Output {
+    /// Starts the simulator and writes the files, for tests that run talkops more than once
+    /// against the same server.
+    pub fn start(self) -> Scenario {
         let mut config = SimConfig::new(TOKEN, self.seed);
         config.page_size_cap = self.page_size_cap;
         config.refused_agents = self.refused.into_iter().collect();
@@ -200,16 +199,65 @@ impl Test {
         for (path, text) in &self.files {
             write(&dir.path().join(path), text);
         }
+        Scenario {
+            sim,
+            dir,
+            token: self.token,
+            api_url: self.api_url,
+            no_color: self.no_color,
+        }
+    }
+
+    /// Starts a scenario and runs talkops once with the builder's arguments.
+    #[track_caller]
+    pub fn run(self) -> Output {
+        let args = self.args.clone();
+        let terminal = self.terminal.clone();
+        self.start().run_with(&args, terminal.as_deref())
+    }
+}
+
+/// A running simulator and a directory of config files; talkops can be run against them
+/// any number of times.
+pub struct Scenario {
+    sim: SimHandle,
+    dir: TempDir,
+    token: Option<String>,
+    api_url: Option<String>,
+    no_color: bool,
+}
+
+impl Scenario {
+    /// The simulator's base URL.
+    pub fn url(&self) -> String {
+        self.sim.url()
+    }
+
+    /// The directory talkops runs in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs talkops with `args`; the output's journal holds only this run's requests.
+    #[track_caller]
+    pub fn run(&self, args: &[&str]) -> Output {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        self.run_with(&args, None)
+    }
+
+    #[track_caller]
+    fn run_with(&self, args: &[String], terminal: Option<&str>) -> Output {
+        let before = self.sim.journal().len();
         let binary = env!("CARGO_BIN_EXE_talkops");
-        let mut command = match &self.terminal {
+        let mut command = match terminal {
             None => {
                 let mut command = Command::new(binary);
-                command.args(&self.args).stdin(Stdio::null());
+                command.args(args).stdin(Stdio::null());
                 command
             }
             Some(_) => {
                 let line = std::iter::once(binary)
-                    .chain(self.args.iter().map(String::as_str))
+                    .chain(args.iter().map(String::as_str))
                     .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
                     .collect::<Vec<_>>()
                     .join(" ");
@@ -221,10 +269,10 @@ impl Test {
             }
         };
         command
-            .current_dir(dir.path())
+            .current_dir(self.dir.path())
             .env(
                 "TALKOVER_API_URL",
-                self.api_url.unwrap_or_else(|| sim.url()),
+                self.api_url.clone().unwrap_or_else(|| self.sim.url()),
             )
             .env_remove("TALKOVER_TOKEN")
             .env_remove("NO_COLOR")
@@ -237,7 +285,7 @@ impl Test {
             command.env("NO_COLOR", "1");
         }
         let mut child = command.spawn().expect("talkops runs");
-        if let (Some(input), Some(mut stdin)) = (&self.terminal, child.stdin.take()) {
+        if let (Some(input), Some(mut stdin)) = (terminal, child.stdin.take()) {
             stdin
                 .write_all(input.as_bytes())
                 .expect("type into the terminal");
@@ -251,15 +299,13 @@ impl Test {
                 "the token leaked into {stream}:\n{text}"
             );
         }
-        let out = Output {
+        Output {
             stdout,
             stderr,
             code: output.status.code().unwrap_or(-1),
-            journal: sim.journal(),
-            agents: sim.agents(),
-        };
-        sim.shutdown();
-        out
+            journal: self.sim.journal().split_off(before),
+            agents: self.sim.agents(),
+        }
     }
 }
 

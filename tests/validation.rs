@@ -36,9 +36,9 @@ fn yaml_syntax_error_names_the_file_and_line() {
     rejected(
         &[(
             "agents/bad.yaml",
-            "agents:\n  - name: A\n    direction: [inbound\n",
+            "agents:\n  - name: A\n    direction: inbound\n  - name: B\n    direction: inbound\n   bad: indent\n",
         )],
-        &["agents/bad.yaml:", "invalid YAML"],
+        &["agents/bad.yaml:6: invalid YAML"],
     );
 }
 
@@ -87,7 +87,7 @@ fn unquoted_plus_number_is_explained() {
             "agents/x.yaml",
             "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers:\n      - +14155550100\n",
         )],
-        &["phone number 14155550100 is not a string: quote it, as in \"+14155550100\""],
+        &["agents/x.yaml:2: agent \"Support\": phone number entry 14155550100 is a YAML number, not a string: quote it, \"+14155550100\" for an E.164 number"],
     );
 }
 
@@ -208,4 +208,38 @@ fn usage_errors_exit_1_not_2() {
         .args(&["plan", "--detailed-exit-code", "x.yaml"])
         .run()
         .code(1);
+}
+
+#[test]
+fn an_unreadable_path_does_not_hide_the_other_files_problems() {
+    let out = Test::new()
+        .file("bad.yaml", "agents:\n  - name: A\n    direction: up\n")
+        .token(None)
+        .args(&["validate", "nope.yaml", "bad.yaml"])
+        .run();
+    out.code(1).stderr_has(&[
+        "the configuration has 2 problems",
+        "nope.yaml: cannot read",
+        "bad.yaml:2: agent \"A\": direction \"up\"",
+    ]);
+}
+
+#[test]
+fn a_symlink_loop_in_a_directory_is_read_once() {
+    let scenario = Test::new()
+        .file(
+            "cfg/sub/a.yaml",
+            "agents:\n  - name: Night\n    direction: outbound\n",
+        )
+        .start();
+    let cfg = scenario.dir().join("cfg");
+    std::os::unix::fs::symlink(&cfg, cfg.join("sub/loop")).expect("symlink");
+    std::os::unix::fs::symlink(".", cfg.join("self")).expect("symlink");
+    let out = scenario.run(&["validate", "cfg"]);
+    out.code(0);
+    assert!(
+        out.stdout.contains("ok: 1 agent in 1 file"),
+        "{}",
+        out.stdout
+    );
 }

@@ -68,12 +68,13 @@ impl Client {
     /// pages concurrently, bounded) and the phone numbers. Never one request per agent.
     pub async fn fetch_live(&self) -> Result<LiveState, ApiError> {
         let (first, phones) = tokio::try_join!(self.agents_page(1), self.phone_numbers())?;
-        let last_page = first.meta.as_ref().and_then(|m| m.last_page).unwrap_or(1);
+        let last_page = first.meta.as_ref().map_or(1, wire::Meta::pages);
+        let total = first.meta.as_ref().and_then(|m| m.total);
         if last_page > MAX_PAGES {
             return Err(ApiError::Decode {
                 call: "GET /api/v1/agents".into(),
                 reason: format!(
-                    "meta.last_page is {last_page}, more than talkops will follow ({MAX_PAGES})"
+                    "meta says {last_page} pages, more than talkops will follow ({MAX_PAGES})"
                 ),
             });
         }
@@ -85,9 +86,8 @@ impl Client {
 
         let mut live = LiveState::default();
         for phone in phones {
-            if let Some(number) = phone.number {
-                live.phone_numbers.insert(PhoneId::new(phone.id), number);
-            }
+            live.phone_numbers
+                .insert(PhoneId::new(phone.id), phone.number);
         }
         let agents = std::iter::once(first)
             .chain(rest)
@@ -119,6 +119,20 @@ impl Client {
                 },
             );
         }
+        // Fewer agents than the server counted means some were missed (the list changed
+        // while it was paged, or the paging metadata is wrong). A missed agent could hide a
+        // shared name or an inbound owner, so the plan would not be safe.
+        if let Some(total) = total {
+            let read = live.agents.len() as u64;
+            if read < total {
+                return Err(ApiError::Decode {
+                    call: "GET /api/v1/agents".into(),
+                    reason: format!(
+                        "the server counts {total} agents but paging returned {read}; the list may have changed while it was read: run again"
+                    ),
+                });
+            }
+        }
         Ok(live)
     }
 
@@ -138,12 +152,15 @@ impl Client {
         let first: Envelope<Vec<wire::PhoneNumber>> = self
             .send("GET /api/v1/phone-numbers".into(), self.http.get(&url))
             .await?;
-        let last_page = first
-            .meta
-            .as_ref()
-            .and_then(|m| m.last_page)
-            .unwrap_or(1)
-            .min(MAX_PAGES);
+        let last_page = first.meta.as_ref().map_or(1, wire::Meta::pages);
+        if last_page > MAX_PAGES {
+            return Err(ApiError::Decode {
+                call: "GET /api/v1/phone-numbers".into(),
+                reason: format!(
+                    "meta says {last_page} pages, more than talkops will follow ({MAX_PAGES})"
+                ),
+            });
+        }
         let mut numbers = first.data.unwrap_or_default();
         for page in 2..=last_page {
             let next: Envelope<Vec<wire::PhoneNumber>> = self
@@ -197,22 +214,12 @@ impl Client {
     ) -> Result<T, ApiError> {
         let response = match request.send().await {
             Ok(response) => response,
-            Err(source) => {
-                return Err(ApiError::Transport {
-                    call,
-                    source: source.without_url(),
-                })
-            }
+            Err(err) => return Err(ApiError::transport(call, &err)),
         };
         let status = response.status();
         let body = match response.text().await {
             Ok(body) => body,
-            Err(source) => {
-                return Err(ApiError::Transport {
-                    call,
-                    source: source.without_url(),
-                })
-            }
+            Err(err) => return Err(ApiError::transport(call, &err)),
         };
         if !status.is_success() {
             return Err(ApiError::from_response(

@@ -25,11 +25,13 @@ pub enum ApiError {
         code: Option<String>,
     },
     /// The request did not complete (connection refused, reset, timed out, ...).
-    #[error("{call}: {source}")]
+    #[error("{call}: {reason}")]
     Transport {
         call: String,
-        #[source]
-        source: reqwest::Error,
+        /// The cause chain, joined, each distinct message once.
+        reason: String,
+        /// Whether it was a timeout (as opposed to a refused or broken connection).
+        timeout: bool,
     },
     /// The server answered 2xx with something talkops cannot read.
     #[error("{call}: unexpected response: {reason}")]
@@ -37,6 +39,30 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A transport failure, described by its whole cause chain on one line. reqwest repeats
+    /// messages down the chain ("error sending request: error sending request: ..."), and
+    /// the URL is left out: `call` names the request and the caller names the host.
+    pub(crate) fn transport(call: String, err: &reqwest::Error) -> ApiError {
+        let mut parts: Vec<String> = Vec::new();
+        let mut cause: Option<&dyn std::error::Error> = Some(err);
+        while let Some(current) = cause {
+            let text = current.to_string();
+            let text = match text.find(" for url (") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            };
+            if parts.last() != Some(&text) {
+                parts.push(text);
+            }
+            cause = current.source();
+        }
+        ApiError::Transport {
+            call,
+            reason: parts.join(": "),
+            timeout: err.is_timeout(),
+        }
+    }
+
     /// Builds the error for a non-success response, reading the server's message from any of
     /// the documented body shapes and keeping non-JSON text as it is.
     pub(crate) fn from_response(call: String, status: u16, body: &str, token: &str) -> ApiError {

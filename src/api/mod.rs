@@ -12,6 +12,7 @@ mod wire;
 use std::fmt;
 
 pub use client::{Client, PutOutcome};
+pub(crate) use error::scrub;
 pub use error::ApiError;
 
 /// The API token. It has no `Display`, its `Debug` is redacted, and it is only ever read to

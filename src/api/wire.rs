@@ -11,12 +11,30 @@ pub struct Envelope<T> {
     pub meta: Option<Meta>,
 }
 
-/// Pagination metadata of list responses. Only `last_page` drives paging: it already
-/// accounts for a server that serves fewer than the `per_page` asked for.
+/// Pagination metadata of list responses.
 #[derive(Debug, Default, Deserialize)]
 pub struct Meta {
+    /// The page count; it already accounts for a server that serves fewer than asked for.
     #[serde(default)]
     pub last_page: Option<u64>,
+    /// What the server actually serves per page (it may clamp what was asked).
+    #[serde(default)]
+    pub per_page: Option<u64>,
+    /// How many items there are in all.
+    #[serde(default)]
+    pub total: Option<u64>,
+}
+
+impl Meta {
+    /// The number of pages: `last_page`, else derived from `total` and the `per_page` the
+    /// server reports, else 1 (a list without pagination).
+    pub fn pages(&self) -> u64 {
+        match (self.last_page, self.total, self.per_page) {
+            (Some(last), _, _) => last,
+            (None, Some(total), Some(per_page)) if per_page > 0 => total.div_ceil(per_page).max(1),
+            _ => 1,
+        }
+    }
 }
 
 /// The fields of an agent that talkops uses.
@@ -115,4 +133,24 @@ where
     T: Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Meta;
+
+    #[test]
+    fn pages_come_from_last_page_else_total_and_per_page_else_one() {
+        let meta = |last_page, per_page, total| Meta {
+            last_page,
+            per_page,
+            total,
+        };
+        assert_eq!(meta(Some(4), Some(2), Some(7)).pages(), 4);
+        assert_eq!(meta(None, Some(2), Some(7)).pages(), 4);
+        assert_eq!(meta(None, Some(100), Some(0)).pages(), 1);
+        assert_eq!(meta(None, Some(0), Some(7)).pages(), 1);
+        assert_eq!(meta(None, None, Some(7)).pages(), 1);
+        assert_eq!(Meta::default().pages(), 1);
+    }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{Diagnostic, Invalid};
+use super::Diagnostic;
 
 /// A config file's name (as derived from the command-line path) and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,10 +14,12 @@ pub struct SourceFile {
 }
 
 /// Reads every path: a file as given, a directory recursively (`*.yaml` and `*.yml`, in sorted
-/// order). Every unreadable path is reported, not just the first.
-pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, Invalid> {
+/// order). Returns the files that could be read and a problem for each path that could not,
+/// so that the readable files' problems are reported in the same run.
+pub fn read_sources(paths: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut found = Vec::new();
+    let mut visited = BTreeSet::new();
     if paths.is_empty() {
         diagnostics.push(Diagnostic::file(
             "command line",
@@ -25,7 +27,7 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, Invalid> {
         ));
     }
     for path in paths {
-        collect(path, true, &mut found, &mut diagnostics);
+        collect(path, true, &mut visited, &mut found, &mut diagnostics);
     }
 
     // A file reached twice (named and inside a named directory) is read once.
@@ -46,14 +48,18 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, Invalid> {
         }
     }
 
-    if diagnostics.is_empty() {
-        Ok(files)
-    } else {
-        Err(Invalid(diagnostics))
-    }
+    (files, diagnostics)
 }
 
-fn collect(path: &Path, named: bool, found: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
+/// `visited` holds the canonical form of every directory entered, so that a symlink loop is
+/// entered once rather than followed forever.
+fn collect(
+    path: &Path,
+    named: bool,
+    visited: &mut BTreeSet<PathBuf>,
+    found: &mut Vec<PathBuf>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let shown = path.display().to_string();
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -70,6 +76,10 @@ fn collect(path: &Path, named: bool, found: &mut Vec<PathBuf>, diagnostics: &mut
         return;
     }
     if !metadata.is_dir() {
+        return;
+    }
+    let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if !visited.insert(canonical) {
         return;
     }
     let mut entries = match fs::read_dir(path) {
@@ -91,7 +101,7 @@ fn collect(path: &Path, named: bool, found: &mut Vec<PathBuf>, diagnostics: &mut
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if !hidden {
-            collect(&entry, false, found, diagnostics);
+            collect(&entry, false, visited, found, diagnostics);
         }
     }
     if named && found.len() == before {

@@ -143,7 +143,20 @@ impl fmt::Display for Invalid {
 
 /// Parses and validates already-read files: every offline rule, every problem collected.
 pub fn parse_sources(files: &[SourceFile]) -> Result<DesiredConfig, Invalid> {
-    let mut diagnostics = Vec::new();
+    parse_with(files, Vec::new())
+}
+
+/// Reads the paths from disk and parses them (`talkops validate`, and the start of plan/apply).
+/// Unreadable paths and the problems of the readable files are reported together.
+pub fn load(paths: &[std::path::PathBuf]) -> Result<DesiredConfig, Invalid> {
+    let (files, diagnostics) = read_sources(paths);
+    parse_with(&files, diagnostics)
+}
+
+fn parse_with(
+    files: &[SourceFile],
+    mut diagnostics: Vec<Diagnostic>,
+) -> Result<DesiredConfig, Invalid> {
     let mut agents = Vec::new();
     for file in files {
         parse::parse_file(&file.name, &file.text, &mut agents, &mut diagnostics);
@@ -157,12 +170,6 @@ pub fn parse_sources(files: &[SourceFile]) -> Result<DesiredConfig, Invalid> {
     } else {
         Err(Invalid(diagnostics))
     }
-}
-
-/// Reads the paths from disk and parses them (`talkops validate`, and the start of plan/apply).
-pub fn load(paths: &[std::path::PathBuf]) -> Result<DesiredConfig, Invalid> {
-    let files = read_sources(paths)?;
-    parse_sources(&files)
 }
 
 /// How an entry is named in messages: by the agent it names, else by its position.

@@ -21,17 +21,34 @@ pub(super) fn parse_file(
     agents: &mut Vec<DesiredAgent>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let value: Value = match serde_yaml::from_str(text) {
+    let mut value: Value = match serde_yaml::from_str(text) {
         Ok(value) => value,
         Err(err) => {
             let location = match err.location() {
                 Some(at) => format!("{file}:{}", at.line()),
                 None => file.to_owned(),
             };
-            diagnostics.push(Diagnostic::file(location, format!("invalid YAML: {err}")));
+            let text = err.to_string();
+            let hint = if text.contains("more than one document") {
+                " (a talkops file holds one YAML document: split it into several files)"
+            } else {
+                ""
+            };
+            diagnostics.push(Diagnostic::file(
+                location,
+                format!("invalid YAML: {text}{hint}"),
+            ));
             return;
         }
     };
+    // `<<: *defaults` merge keys are resolved first, so that they read as the keys they bring.
+    if let Err(err) = value.apply_merge() {
+        diagnostics.push(Diagnostic::file(
+            file,
+            format!("invalid YAML merge key: {err}"),
+        ));
+        return;
+    }
     let top = match value {
         Value::Mapping(top) => top,
         Value::Null => {
@@ -231,7 +248,7 @@ fn parse_numbers(value: &Value, problems: &mut Vec<String>) -> Option<Vec<Number
             Value::String(text) => Some(NumberRef::Id(PhoneId::new(text.as_str()))),
             Value::Number(number) => {
                 problems.push(format!(
-                    "phone number {number} is not a string: quote it, as in \"+{number}\" (YAML reads an unquoted +number as an integer and drops the +)"
+                    "phone number entry {number} is a YAML number, not a string: quote it, \"+{number}\" for an E.164 number (YAML drops the + of an unquoted +number) or \"{number}\" for a phone-number id"
                 ));
                 None
             }
@@ -262,9 +279,9 @@ fn text_field(field: &str, value: &Value, problems: &mut Vec<String>) -> Option<
             problems.push(format!("`{field}:` is empty"));
             None
         }
-        Value::Number(number) => {
+        Value::Number(_) => {
             problems.push(format!(
-                "`{field}:` must be a string: quote it, as in {field}: \"{number}\""
+                "`{field}:` is a YAML number: put it in quotes to make it a string"
             ));
             None
         }
@@ -281,9 +298,11 @@ fn text_field(field: &str, value: &Value, problems: &mut Vec<String>) -> Option<
 fn unknown_key(key: &Value) -> String {
     let shown = show_key(key);
     let suggestion = key.as_str().and_then(|key| {
+        // One typo per three characters: "drection" finds direction, "to" does not find id.
+        let tolerance = (key.chars().count() / 3).max(1);
         ENTRY_KEYS
             .iter()
-            .find(|known| edit_distance(key, known) <= 2)
+            .find(|known| edit_distance(key, known) <= tolerance)
             .map(|known| format!("; did you mean `{known}`?"))
     });
     format!(
@@ -337,10 +356,14 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// returns `None` unless it finds exactly `count` items (flow style, anchors or anything
 /// unusual), and messages then name the file and the entry without a line.
 fn entry_lines(text: &str, count: usize) -> Option<Vec<usize>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate();
     lines.find(|(_, line)| {
-        let code = line.split(" #").next().unwrap_or(line).trim_end();
-        code == "agents:"
+        let code = match line.find(" #").or_else(|| line.find("\t#")) {
+            Some(at) => &line[..at],
+            None => line,
+        };
+        matches!(code.trim_end(), "agents:" | "\"agents\":" | "'agents':")
     })?;
     let mut item_indent = None;
     let mut starts = Vec::new();
@@ -421,7 +444,7 @@ mod tests {
                 "a.yaml:5: agent entry #2: has neither `name:` nor `id:`: give exactly one",
                 "a.yaml:6: agent entry #3: has both `name:` and `id:`: give exactly one",
                 "a.yaml:6: agent entry #3: phone number \"+1 415\" is not E.164 (+ then 2 to 15 digits, no spaces or dashes)",
-                "a.yaml:6: agent entry #3: phone number 14155550100 is not a string: quote it, as in \"+14155550100\" (YAML reads an unquoted +number as an integer and drops the +)",
+                "a.yaml:6: agent entry #3: phone number entry 14155550100 is a YAML number, not a string: quote it, \"+14155550100\" for an E.164 number (YAML drops the + of an unquoted +number) or \"14155550100\" for a phone-number id",
                 "a.yaml:6: agent entry #3: number +14155550100 is listed twice",
             ]
         );
@@ -457,6 +480,39 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(
             problems[0].contains("write `phone_numbers: []`"),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn merge_keys_bom_and_quoted_keys_are_understood() {
+        let (agents, problems) = parse(
+            "\u{feff}\"agents\":\t# all of them\n  - &base\n    name: A\n    direction: inbound\n  - <<: *base\n    name: B\n",
+        );
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(agents.len(), 2);
+        assert_eq!(agents[1].agent, AgentRef::Name("B".into()));
+        assert_eq!(agents[1].source.line, Some(5));
+    }
+
+    #[test]
+    fn short_unknown_keys_get_no_far_fetched_suggestion() {
+        let (_, problems) =
+            parse("agents:\n  - name: A\n    direction: inbound\n    to: x\n    drection: y\n");
+        assert!(!problems[0].contains("did you mean"), "{}", problems[0]);
+        assert!(
+            problems[1].contains("did you mean `direction`?"),
+            "{}",
+            problems[1]
+        );
+    }
+
+    #[test]
+    fn several_documents_in_one_file_get_a_hint() {
+        let (_, problems) = parse("agents: []\n---\nagents: []\n");
+        assert!(
+            problems[0].contains("split it into several files"),
             "{}",
             problems[0]
         );
