@@ -7,11 +7,13 @@ use std::fmt;
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::builder::{NonEmptyStringValueParser, RangedU64ValueParser};
 use clap::Parser;
 use tokio::net::TcpListener;
 
+use crate::faults::{RateLimit, RetryAfter};
 use crate::seed::Seed;
 use crate::server::serve;
 use crate::state::{SharedState, SimConfig, DEFAULT_PAGE_SIZE_CAP};
@@ -25,7 +27,12 @@ Example:
   curl -H 'Authorization: Bearer talq_demo' http://127.0.0.1:8080/api/v1/agents
 
 Besides the /api/v1 endpoints talkops uses, it serves GET /health, and GET /_sim/journal
-and GET /_sim/state (no token) to inspect the requests it saw and the agents' state.";
+and GET /_sim/state (no token) to inspect the requests it saw and the agents' state.
+
+Fault knobs that name requests by number count /api/v1 requests only, from 1, in arrival
+order, including those answered 401, 429 or 503 (a retry is a new number). Per request
+the order is: wait (latency, slow), 503 (--fail-requests), 429 (--rate-limit-every),
+429 (--rate-limit), token check, route.";
 
 /// A stateful local simulator of the Talkover REST API, for talkops' tests and demo.
 #[derive(Debug, Parser)]
@@ -69,6 +76,80 @@ pub struct Arguments {
     /// Fault: the PUT adds phone_number_ids to an agent's numbers instead of replacing them.
     #[arg(long)]
     pub merge_numbers_on_put: bool,
+
+    /// Fault: answer every /api/v1 request only after N milliseconds. Concurrent
+    /// requests wait together, not one after another.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Fault: hold the /api/v1 requests with these arrival numbers (1-based) for
+    /// --slow-ms more, to let a client's timeout fire. They are still answered (and a
+    /// write still applied) afterwards.
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..)
+    )]
+    pub slow_requests: Vec<u64>,
+
+    /// The extra delay of --slow-requests, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub slow_ms: u64,
+
+    /// Fault: answer the /api/v1 requests with these arrival numbers (1-based) with 503
+    /// "Service temporarily unavailable", changing nothing.
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..)
+    )]
+    pub fail_requests: Vec<u64>,
+
+    /// Fault: answer every Nth /api/v1 request (arrival numbers N, 2N, ...) with 429 "Too
+    /// Many Requests" and a Retry-After header, changing nothing.
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..)
+    )]
+    pub rate_limit_every: Option<u64>,
+
+    /// The Retry-After of --rate-limit-every's 429s, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    pub retry_after: u64,
+
+    /// Send --retry-after as an HTTP date (e.g. "Sun, 06 Nov 1994 08:49:37 GMT") that many
+    /// seconds ahead, instead of a number of seconds.
+    #[arg(long)]
+    pub retry_after_http_date: bool,
+
+    /// Fault: a fixed-window rate limit of LIMIT /api/v1 requests per SECONDS (e.g.
+    /// 100/60), windows starting at the first request. Every /api/v1 response carries
+    /// X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; a request over the
+    /// limit gets 429 with Retry-After.
+    #[arg(long, value_name = "LIMIT/SECONDS", value_parser = parse_rate_limit)]
+    pub rate_limit: Option<RateLimit>,
+
+    /// Fault: refuse with 409 DID_IN_USE a PUT that makes an agent newly answer (inbound)
+    /// a number another inbound agent answers, changing nothing.
+    #[arg(long)]
+    pub enforce_single_inbound_owner: bool,
+}
+
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    let parsed = text.split_once('/').and_then(|(limit, seconds)| {
+        let limit = limit.trim().parse::<u64>().ok()?;
+        let seconds = seconds.trim().parse::<u64>().ok()?;
+        (limit > 0 && seconds > 0).then(|| RateLimit {
+            limit,
+            window: Duration::from_secs(seconds),
+        })
+    });
+    parsed.ok_or_else(|| {
+        format!("expected LIMIT/SECONDS with both at least 1 (e.g. 100/60), got {text:?}")
+    })
 }
 
 fn parse_refusal(text: &str) -> Result<(String, String), String> {
@@ -136,14 +217,7 @@ pub fn run(args: Arguments) -> Result<(), RunError> {
         Some(path) => load_seed(path)?,
         None => Seed::default(),
     };
-    let state = SharedState::new(SimConfig {
-        token: args.token,
-        page_size_cap: args.page_size_cap,
-        seed,
-        refused_agents: args.refuse_agent.into_iter().collect(),
-        merge_numbers_on_put: args.merge_numbers_on_put,
-    })
-    .map_err(|err| RunError::Seed {
+    let state = SharedState::new(sim_config(&args, seed)).map_err(|err| RunError::Seed {
         // Only reachable with a seed file: the empty seed is always valid.
         path: args.seed.clone().unwrap_or_default(),
         reason: err.to_string(),
@@ -169,6 +243,29 @@ pub fn run(args: Arguments) -> Result<(), RunError> {
             .await
             .map_err(RunError::Serve)
     })
+}
+
+/// The simulator config the flags describe, around the already loaded seed.
+fn sim_config(args: &Arguments, seed: Seed) -> SimConfig {
+    SimConfig {
+        token: args.token.clone(),
+        page_size_cap: args.page_size_cap,
+        seed,
+        refused_agents: args.refuse_agent.iter().cloned().collect(),
+        merge_numbers_on_put: args.merge_numbers_on_put,
+        latency: Duration::from_millis(args.latency_ms),
+        slow_requests: args.slow_requests.iter().copied().collect(),
+        slow_delay: Duration::from_millis(args.slow_ms),
+        fail_requests: args.fail_requests.iter().copied().collect(),
+        rate_limit_every: args.rate_limit_every,
+        retry_after: if args.retry_after_http_date {
+            RetryAfter::HttpDate(args.retry_after)
+        } else {
+            RetryAfter::Seconds(args.retry_after)
+        },
+        rate_limit: args.rate_limit,
+        enforce_single_inbound_owner: args.enforce_single_inbound_owner,
+    }
 }
 
 fn load_seed(path: &PathBuf) -> Result<Seed, RunError> {
@@ -211,5 +308,96 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(flags: &[&str]) -> SimConfig {
+        let argv = ["talkover-sim", "--token", "talq_t"].iter().chain(flags);
+        let args = Arguments::try_parse_from(argv).unwrap();
+        sim_config(&args, Seed::default())
+    }
+
+    fn rejected(flags: &[&str]) -> String {
+        let argv = ["talkover-sim", "--token", "talq_t"].iter().chain(flags);
+        Arguments::try_parse_from(argv).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_fault_knob_defaults_to_off() {
+        let config = config(&[]);
+        let new = SimConfig::new("talq_t", Seed::default());
+        assert_eq!(config.latency, new.latency);
+        assert_eq!(config.slow_requests, new.slow_requests);
+        assert_eq!(config.slow_delay, new.slow_delay);
+        assert_eq!(config.fail_requests, new.fail_requests);
+        assert_eq!(config.rate_limit_every, new.rate_limit_every);
+        assert_eq!(config.retry_after, RetryAfter::Seconds(1));
+        assert_eq!(config.retry_after, new.retry_after);
+        assert_eq!(config.rate_limit, new.rate_limit);
+        assert!(!config.enforce_single_inbound_owner);
+        assert!(!new.enforce_single_inbound_owner);
+    }
+
+    #[test]
+    fn fault_flags_become_the_config() {
+        let config = config(&[
+            "--latency-ms",
+            "250",
+            "--slow-requests",
+            "1,4",
+            "--slow-requests",
+            "9",
+            "--slow-ms",
+            "3000",
+            "--fail-requests",
+            "2,3,4",
+            "--rate-limit-every",
+            "5",
+            "--retry-after",
+            "7",
+            "--retry-after-http-date",
+            "--rate-limit",
+            "100/60",
+            "--enforce-single-inbound-owner",
+        ]);
+        assert_eq!(config.latency, Duration::from_millis(250));
+        assert_eq!(config.slow_requests, [1, 4, 9].into());
+        assert_eq!(config.slow_delay, Duration::from_secs(3));
+        assert_eq!(config.fail_requests, [2, 3, 4].into());
+        assert_eq!(config.rate_limit_every, Some(5));
+        assert_eq!(config.retry_after, RetryAfter::HttpDate(7));
+        assert_eq!(
+            config.rate_limit,
+            Some(RateLimit {
+                limit: 100,
+                window: Duration::from_secs(60)
+            })
+        );
+        assert!(config.enforce_single_inbound_owner);
+        let seconds = self::config(&["--retry-after", "0"]);
+        assert_eq!(seconds.retry_after, RetryAfter::Seconds(0));
+    }
+
+    #[test]
+    fn bad_fault_flags_are_refused() {
+        for flags in [
+            &["--rate-limit", "100"][..],
+            &["--rate-limit", "0/60"],
+            &["--rate-limit", "100/0"],
+            &["--rate-limit", "a/b"],
+        ] {
+            assert!(rejected(flags).contains("LIMIT/SECONDS"), "{flags:?}");
+        }
+        for flags in [
+            &["--fail-requests", "0"][..],
+            &["--slow-requests", "1,x"],
+            &["--rate-limit-every", "0"],
+        ] {
+            rejected(flags);
+        }
     }
 }

@@ -2,13 +2,16 @@
 //! and `talkops demo`.
 //!
 //! It serves the four calls talkops depends on (list agents, show an agent, list phone
-//! numbers, update an agent's calling settings) as the contract in
-//! `shared/talkover-api.md` describes them, with its own wire types: it must never
-//! depend on the talkops crate, so that the client is checked against the contract
-//! rather than against itself. Every request is journaled for tests to assert on.
+//! numbers, update an agent's calling settings), and the list of callback agents, as the
+//! contract in `shared/talkover-api.md` describes them, with its own wire types: it must
+//! never depend on the talkops crate, so that the client is checked against the contract
+//! rather than against itself. Every request is journaled for tests to assert on, and
+//! fault knobs on [`SimConfig`] make it slow, flaky, rate-limited or strict on demand.
 //!
 //! - `seed`: the environment at start ([`Seed`]), loadable from JSON and checked.
 //! - `state`: the environment, its mutations, the fake clock and the journal.
+//! - `faults`: the request-level fault knobs' decisions ([`RetryAfter`], [`RateLimit`]).
+//! - `dates`: the RFC 3339 and HTTP date formats.
 //! - `wire`: the JSON the simulator answers with.
 //! - `routes`: the HTTP surface ([`router`]).
 //! - `server`: [`spawn`] on a background thread, or [`serve`] in a caller's runtime.
@@ -26,12 +29,15 @@
 //! ```
 
 pub mod cli;
+mod dates;
+mod faults;
 mod routes;
 mod seed;
 mod server;
 mod state;
 mod wire;
 
+pub use faults::{RateLimit, RetryAfter};
 pub use routes::router;
 pub use seed::{Seed, SeedAgent, SeedError, SeedPhoneNumber};
 pub use server::{serve, spawn, SimHandle};

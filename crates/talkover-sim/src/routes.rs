@@ -1,22 +1,25 @@
-//! The HTTP surface: the router, the gate middleware (authentication and journal) and
-//! one handler per endpoint of the contract, with the request validation each needs.
+//! The HTTP surface: the router, the gate middleware (fault knobs, authentication and
+//! journal) and one handler per endpoint of the contract, with the request validation
+//! each needs.
 //!
 //! Handlers never hold the state lock across an `.await`; every decision about one
 //! request is made under a single lock of the environment, so a rejected write changes
 //! nothing and an accepted one changes everything it names at once.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Instant, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::faults::{Fault, WindowState};
 use crate::state::{AgentFilter, JournalEntry, SharedState};
 use crate::wire::{AgentBody, CallingBody, Failure, Meta, PhoneNumberBody, Success};
 
@@ -35,6 +38,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/agents/{agent_id}", get(show_agent))
         .route("/api/v1/agents/{agent_id}/calling", put(update_calling))
         .route("/api/v1/phone-numbers", get(list_phone_numbers))
+        .route("/api/v1/callback-agents", get(list_callback_agents))
         .route("/health", get(health))
         .route("/_sim/journal", get(sim_journal))
         .route("/_sim/state", get(sim_state))
@@ -50,50 +54,126 @@ fn journaled(path: &str) -> bool {
     path != "/health" && path != "/_sim" && !path.starts_with("/_sim/")
 }
 
-/// Whether a path needs the bearer token.
-fn authenticated(path: &str) -> bool {
+/// Whether a path is under `/api/v1`: such requests need the bearer token, and are
+/// the ones the request-level fault knobs count, delay and fault.
+fn is_api(path: &str) -> bool {
     path == "/api/v1" || path.starts_with("/api/v1/")
 }
 
-/// Authenticates `/api/v1` requests and journals every request but health and `/_sim`.
+/// Applies the request-level fault knobs to `/api/v1` requests, authenticates them, and
+/// journals every request but health and `/_sim`.
 ///
-/// The body is buffered here so the journal can hold it; the handler then gets the same
-/// bytes back. The presented token is compared and dropped, never stored or echoed.
+/// Each journaled request is answered on a task of its own, so that a client giving up
+/// (its timeout firing during a slow request) does not cancel the answer: the request
+/// is still routed, applied and journaled, as a real server would process it.
 async fn gate(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     if !journaled(&path) {
         return next.run(request).await;
     }
     let arrival = state.arrival();
+    // Numbered here, on arrival, before any waiting, so numbers follow arrival order.
+    let api_arrival = is_api(&path).then(|| state.api_arrival());
+    let answering = tokio::spawn(answer(state, arrival, api_arrival, path, request, next));
+    match answering.await {
+        Ok(response) => response,
+        // A handler panic is the simulator's bug: let it surface as it would have
+        // without the task.
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        // Only the runtime shutting down cancels the task, and then nobody is listening.
+        Err(_) => Failure::unavailable().into_response(),
+    }
+}
+
+/// The gate's work for one journaled request, in the order `SimConfig` documents:
+/// delay, faults, token, route; then the rate-limit headers and the journal entry.
+///
+/// The body is buffered here so the journal can hold it; the handler then gets the same
+/// bytes back. The presented token is compared and dropped, never stored or echoed.
+async fn answer(
+    state: SharedState,
+    arrival: u64,
+    api_arrival: Option<u64>,
+    path: String,
+    request: Request,
+    next: Next,
+) -> Response {
+    let verdict = match api_arrival {
+        Some(number) => {
+            let delay = state.faults().delay(number);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            Some(
+                state
+                    .faults()
+                    .verdict(number, Instant::now(), SystemTime::now()),
+            )
+        }
+        None => None,
+    };
     let method = request.method().clone();
     let query = request.uri().query().map(str::to_owned);
     let (parts, body) = request.into_parts();
-    let (response, body) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        // Reading fails when the limit is exceeded (or the client went away, in which
-        // case nobody reads the answer).
-        Err(_) => (Failure::payload_too_large().into_response(), None),
-        Ok(bytes) => {
-            let journal_body = journal_body(&method, &bytes);
-            let response = if authenticated(&path) && !bearer_matches(&state, &parts.headers) {
-                Failure::unauthenticated().into_response()
-            } else {
-                next.run(Request::from_parts(parts, Body::from(bytes)))
-                    .await
-            };
-            (response, journal_body)
+    // Reading fails when the limit is exceeded (or the client went away, in which case
+    // nobody reads the answer).
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.ok();
+    let journal_body = bytes
+        .as_ref()
+        .and_then(|bytes| journal_body(&method, bytes));
+    let fault = verdict.as_ref().and_then(|verdict| verdict.fault.as_ref());
+    let mut response = match (fault, bytes) {
+        (Some(fault), _) => fault_response(fault),
+        (None, None) => Failure::payload_too_large().into_response(),
+        (None, Some(_)) if api_arrival.is_some() && !bearer_matches(&state, &parts.headers) => {
+            Failure::unauthenticated().into_response()
+        }
+        (None, Some(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         }
     };
+    if let Some(window) = verdict.and_then(|verdict| verdict.window) {
+        add_rate_limit_headers(response.headers_mut(), window);
+    }
     state.record(
         arrival,
         JournalEntry {
             method: method.as_str().to_owned(),
             path,
             query,
-            body,
+            body: journal_body,
             status: response.status().as_u16(),
         },
     );
     response
+}
+
+/// The answer to an injected fault: its JSON body, and `Retry-After` on a 429.
+fn fault_response(fault: &Fault) -> Response {
+    match fault {
+        Fault::Unavailable => Failure::unavailable().into_response(),
+        Fault::TooManyRequests { retry_after } => {
+            let mut response = Failure::too_many_requests().into_response();
+            // Digits or an IMF-fixdate, both plain ASCII, so this cannot fail.
+            if let Ok(value) = HeaderValue::try_from(retry_after.as_str()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}
+
+/// `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`, the names the
+/// contract expects a client to meet.
+fn add_rate_limit_headers(headers: &mut HeaderMap, window: WindowState) {
+    for (name, value) in [
+        ("x-ratelimit-limit", window.limit),
+        ("x-ratelimit-remaining", window.remaining),
+        ("x-ratelimit-reset", window.reset_seconds),
+    ] {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+    }
 }
 
 /// The body as the journal keeps it: JSON when it parses, else the raw text; nothing
@@ -323,6 +403,18 @@ async fn update_calling(
         }
         (ids, _) => ids,
     };
+    if state.enforces_single_inbound_owner() {
+        let after = match &phone_number_ids {
+            Some(ids) => ids.clone(),
+            None => world
+                .agent(&id)
+                .map(|agent| agent.phone_number_ids.clone())
+                .unwrap_or_default(),
+        };
+        if let Some((number, holder)) = world.inbound_claim_conflict(&id, &direction, &after) {
+            return Err(Failure::number_in_use(number, holder));
+        }
+    }
     world.update_calling(&id, direction, phone_number_ids);
     let agent = world.agent(&id).ok_or_else(Failure::agent_not_found)?;
     let data = CallingBody::new(agent, &world);
@@ -384,6 +476,17 @@ async fn list_phone_numbers(
         .map(PhoneNumberBody::new)
         .collect();
     Ok(Success::data(data))
+}
+
+/// `GET /api/v1/callback-agents`: the inbound agents holding the callback role, in seed
+/// order, unpaginated (the contract documents no pagination for it).
+async fn list_callback_agents(State(state): State<SharedState>) -> Success<Vec<AgentBody>> {
+    let world = state.world();
+    let data = world
+        .callback_agents()
+        .map(|agent| AgentBody::new(agent, &world))
+        .collect();
+    Success::data(data)
 }
 
 /// `GET /health`, unauthenticated, for readiness checks.

@@ -1,7 +1,7 @@
 //! The seed: what a simulated environment holds when it starts, as loaded from JSON.
 //!
 //! This module owns the seed format and its checks (unique ids, no dangling number
-//! references). It does not decide how the seed is served; see `state` and `wire`.
+//! references, the callback role on inbound agents only). It does not decide how the seed is served; see `state` and `wire`.
 //! Values such as an agent's `direction` are kept exactly as given, so a seed can
 //! model a server that returns something unexpected.
 
@@ -42,6 +42,10 @@ pub struct SeedAgent {
     /// Ids into [`Seed::phone_numbers`], in the order the agent holds them.
     #[serde(default)]
     pub phone_number_ids: Vec<String>,
+    /// Whether it holds the callback role (listed by `GET /api/v1/callback-agents`).
+    /// Only an inbound agent may hold it.
+    #[serde(default)]
+    pub callback: bool,
 }
 
 /// One phone number of a [`Seed`].
@@ -78,8 +82,8 @@ impl Seed {
         Ok(seed)
     }
 
-    /// Checks that ids are unique and that every agent's `phone_number_ids` names a
-    /// number of the seed.
+    /// Checks that ids are unique, that every agent's `phone_number_ids` names a
+    /// number of the seed, and that only inbound agents hold the callback role.
     pub fn validate(&self) -> Result<(), SeedError> {
         let mut numbers = HashSet::new();
         for number in &self.phone_numbers {
@@ -91,6 +95,12 @@ impl Seed {
         for agent in &self.agents {
             if !agents.insert(agent.id.as_str()) {
                 return Err(SeedError::DuplicateAgentId(agent.id.clone()));
+            }
+            if agent.callback && agent.direction != "inbound" {
+                return Err(SeedError::CallbackNotInbound {
+                    agent_id: agent.id.clone(),
+                    direction: agent.direction.clone(),
+                });
             }
             if let Some(missing) = agent
                 .phone_number_ids
@@ -121,6 +131,13 @@ pub enum SeedError {
         /// The id it names.
         phone_number_id: String,
     },
+    /// An agent holds the callback role but is not inbound.
+    CallbackNotInbound {
+        /// The agent.
+        agent_id: String,
+        /// Its direction as given.
+        direction: String,
+    },
 }
 
 impl fmt::Display for SeedError {
@@ -136,6 +153,13 @@ impl fmt::Display for SeedError {
             } => write!(
                 f,
                 "agent {agent_id:?} names phone number id {phone_number_id:?}, which the seed does not define"
+            ),
+            SeedError::CallbackNotInbound {
+                agent_id,
+                direction,
+            } => write!(
+                f,
+                "agent {agent_id:?} holds the callback role but its direction is {direction:?}: only an inbound agent may hold it"
             ),
         }
     }
@@ -156,6 +180,7 @@ mod tests {
         assert_eq!(seed.agents[0].current_status, "published");
         assert_eq!(seed.agents[0].label, None);
         assert!(seed.agents[0].phone_number_ids.is_empty());
+        assert!(!seed.agents[0].callback);
         assert!(seed.phone_numbers.is_empty());
         assert!(Seed::from_json("{}").unwrap().agents.is_empty());
     }
@@ -184,6 +209,23 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), r#"duplicate agent id "a""#);
+    }
+
+    #[test]
+    fn only_an_inbound_agent_may_hold_the_callback_role() {
+        let err = Seed::from_json(
+            r#"{"agents": [{"id": "a1", "name": "S", "direction": "outbound", "callback": true}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"agent "a1" holds the callback role but its direction is "outbound": only an inbound agent may hold it"#
+        );
+        let seed = Seed::from_json(
+            r#"{"agents": [{"id": "a1", "name": "S", "direction": "inbound", "callback": true}]}"#,
+        )
+        .unwrap();
+        assert!(seed.agents[0].callback);
     }
 
     #[test]

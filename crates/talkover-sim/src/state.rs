@@ -4,19 +4,40 @@
 //! HTTP layer only parses, locks, calls and renders. It knows nothing about HTTP status
 //! codes or JSON envelopes (see `routes` and `wire`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dates::rfc3339;
+use crate::faults::{FixedWindow, RateLimit, RequestFaults, RetryAfter};
 use crate::seed::{Seed, SeedError};
 
 /// Default for [`SimConfig::page_size_cap`]: the `per_page` talkops asks for, so the
 /// default simulator serves it unclamped; tests lower it to exercise clamping.
 pub const DEFAULT_PAGE_SIZE_CAP: usize = 100;
 
-/// Knobs.
+/// Everything a simulator is started with: the token, the environment, and the knobs.
+///
+/// Every fault knob defaults to off in [`SimConfig::new`]; set fields on its result
+/// (`SimConfig { latency, ..SimConfig::new(token, seed) }`) to turn them on.
+///
+/// **Arrival numbers.** The request knobs that name requests by number (`slow_requests`,
+/// `fail_requests`, `rate_limit_every`) count `/api/v1` requests only: every request whose
+/// path is `/api/v1` or starts with `/api/v1/`, whatever its method, in the order they
+/// reach the simulator, starting at 1, *including* those answered 401, 404, 413, 422, 429
+/// or 503 (so a client's retry is a new number). `/health`, `/_sim/...` and paths outside
+/// `/api/v1` are neither counted nor delayed nor faulted. The journal (see
+/// [`SharedState::journal`]) lists requests in the same order, but also holds the paths
+/// outside `/api/v1`, so an entry's position there is not its arrival number.
+///
+/// **Order.** For each `/api/v1` request the simulator: numbers it; waits `latency`
+/// (plus `slow_delay` for a slow request); answers 503 if `fail_requests` names it, else
+/// 429 if `rate_limit_every` does, else 429 if the `rate_limit` window is exceeded; else
+/// answers 413 to a body over 1 MiB; else checks the token (401) and routes it. Every one
+/// of these answers is journaled.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     /// The bearer token the sim accepts. Should not be empty: an empty token would let
@@ -33,10 +54,47 @@ pub struct SimConfig {
     /// Fault knob: the PUT adds `phone_number_ids` to the agent's numbers instead of
     /// replacing them, one reading of what the contract leaves open. Clients must notice.
     pub merge_numbers_on_put: bool,
+    /// Fault knob: every `/api/v1` request is answered only after this delay (zero: at
+    /// once). The wait is asynchronous, so requests in flight together wait together:
+    /// eight concurrent requests with 100 ms latency take about 100 ms, not 800.
+    pub latency: Duration,
+    /// Fault knob: the `/api/v1` requests with these arrival numbers (1-based, see above)
+    /// wait `slow_delay` on top of `latency`, long enough for a client's timeout to fire.
+    /// The request is still answered (and a write still applied) once the delay is over,
+    /// even if the client has given up, as a real server would.
+    pub slow_requests: BTreeSet<u64>,
+    /// The extra delay of `slow_requests`.
+    pub slow_delay: Duration,
+    /// Fault knob: the `/api/v1` requests with these arrival numbers are answered
+    /// `503 {"success": false, "message": "Service temporarily unavailable"}` and change
+    /// nothing.
+    pub fail_requests: BTreeSet<u64>,
+    /// Fault knob: `Some(n)` answers every n-th `/api/v1` request (arrival numbers n, 2n,
+    /// 3n, ...) `429 {"success": false, "message": "Too Many Requests"}` with a
+    /// `Retry-After` header as `retry_after` says; it changes nothing. `Some(0)` is off.
+    pub rate_limit_every: Option<u64>,
+    /// The `Retry-After` of `rate_limit_every`'s 429s; default `Seconds(1)`.
+    pub retry_after: RetryAfter,
+    /// Fault knob: a fixed-window rate limit over `/api/v1` requests, by the real clock.
+    /// Every `/api/v1` request counts against the window when its delay is over (those
+    /// answered 503 or 429 by the knobs above, and 401s, too), and every `/api/v1`
+    /// response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` (after counting it)
+    /// and `X-RateLimit-Reset` (whole seconds until the window resets, rounded up, at
+    /// least 1). A request over the limit is answered 429 as above, with `Retry-After`
+    /// equal to `X-RateLimit-Reset`.
+    pub rate_limit: Option<RateLimit>,
+    /// Fault knob: refuse a PUT that would make this agent an inbound holder of a number
+    /// it did not hold inbound before, while another agent holds that number inbound:
+    /// `409 {"success": false, "message": "Phone number +14155550100 is already answered
+    /// by inbound agent Support (a1)", "code": "DID_IN_USE"}`, changing nothing. An
+    /// outbound holder never conflicts, and numbers the agent already answered stay
+    /// allowed even if another inbound agent answers them too (a seed may start so).
+    pub enforce_single_inbound_owner: bool,
 }
 
 impl SimConfig {
-    /// A config with the given token and seed and the default page size cap (100).
+    /// A config with the given token and seed, the default page size cap (100) and every
+    /// fault knob off.
     pub fn new(token: impl Into<String>, seed: Seed) -> SimConfig {
         SimConfig {
             token: token.into(),
@@ -44,6 +102,14 @@ impl SimConfig {
             seed,
             refused_agents: BTreeMap::new(),
             merge_numbers_on_put: false,
+            latency: Duration::ZERO,
+            slow_requests: BTreeSet::new(),
+            slow_delay: Duration::ZERO,
+            fail_requests: BTreeSet::new(),
+            rate_limit_every: None,
+            retry_after: RetryAfter::default(),
+            rate_limit: None,
+            enforce_single_inbound_owner: false,
         }
     }
 }
@@ -84,6 +150,8 @@ pub struct AgentState {
     pub current_status: String,
     /// The numbers it holds, as stored, in order.
     pub phone_number_ids: Vec<String>,
+    /// Whether it holds the callback role (lost when a PUT turns it outbound).
+    pub callback: bool,
 }
 
 /// The simulator's state, shared by every request handler and by [`crate::SimHandle`].
@@ -98,10 +166,15 @@ struct Inner {
     page_size_cap: usize,
     refused_agents: BTreeMap<String, String>,
     merge_numbers_on_put: bool,
+    enforce_single_inbound_owner: bool,
+    faults: RequestFaults,
     world: Mutex<World>,
     /// Entries with the arrival number of their request, kept sorted by it.
     journal: Mutex<Vec<(u64, JournalEntry)>>,
+    /// Arrival numbers of every journaled request, 0-based, for the journal's order.
     next_arrival: AtomicU64,
+    /// Arrival numbers of `/api/v1` requests only, 1-based, for the fault knobs.
+    api_requests: AtomicU64,
 }
 
 impl SharedState {
@@ -113,9 +186,22 @@ impl SharedState {
             page_size_cap: config.page_size_cap.max(1),
             refused_agents: config.refused_agents,
             merge_numbers_on_put: config.merge_numbers_on_put,
+            enforce_single_inbound_owner: config.enforce_single_inbound_owner,
+            faults: RequestFaults {
+                latency: config.latency,
+                slow_requests: config.slow_requests,
+                slow_delay: config.slow_delay,
+                fail_requests: config.fail_requests,
+                rate_limit_every: config.rate_limit_every,
+                retry_after: config.retry_after,
+                limiter: config
+                    .rate_limit
+                    .map(|limit| Mutex::new(FixedWindow::new(limit))),
+            },
             world: Mutex::new(World::from_seed(config.seed)),
             journal: Mutex::new(Vec::new()),
             next_arrival: AtomicU64::new(0),
+            api_requests: AtomicU64::new(0),
         })))
     }
 
@@ -150,6 +236,7 @@ impl SharedState {
                 direction: agent.direction.clone(),
                 current_status: agent.current_status.clone(),
                 phone_number_ids: agent.phone_number_ids.clone(),
+                callback: agent.callback,
             })
             .collect();
         agents.sort_by(|a, b| a.id.cmp(&b.id));
@@ -179,6 +266,16 @@ impl SharedState {
         self.0.merge_numbers_on_put
     }
 
+    /// Whether a PUT may not claim a number another agent answers (a fault knob).
+    pub(crate) fn enforces_single_inbound_owner(&self) -> bool {
+        self.0.enforce_single_inbound_owner
+    }
+
+    /// The request-level fault knobs.
+    pub(crate) fn faults(&self) -> &RequestFaults {
+        &self.0.faults
+    }
+
     pub(crate) fn page_size_cap(&self) -> usize {
         self.0.page_size_cap
     }
@@ -192,6 +289,12 @@ impl SharedState {
         self.0.next_arrival.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Numbers an `/api/v1` request as it arrives, from 1: the arrival number the fault
+    /// knobs name (see [`SimConfig`]).
+    pub(crate) fn api_arrival(&self) -> u64 {
+        self.0.api_requests.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// Journals a request in its arrival place, which is almost always the end.
     pub(crate) fn record(&self, arrival: u64, entry: JournalEntry) {
         let mut journal = lock(&self.0.journal);
@@ -203,7 +306,7 @@ impl SharedState {
 /// Locks ignoring poison: a handler that panicked mid-request cannot leave these
 /// structures half-updated (every mutation is a single assignment after validation),
 /// so the simulator keeps serving rather than failing every later request.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -228,6 +331,8 @@ pub(crate) struct Agent {
     pub direction: String,
     pub current_status: String,
     pub phone_number_ids: Vec<String>,
+    /// Holds the callback role; only ever true while the agent is inbound.
+    pub callback: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -284,6 +389,7 @@ impl World {
                 direction: seed.direction,
                 current_status: seed.current_status,
                 phone_number_ids: seed.phone_number_ids,
+                callback: seed.callback,
                 created_at: created_at.clone(),
                 updated_at: created_at.clone(),
             })
@@ -322,6 +428,13 @@ impl World {
         })
     }
 
+    /// The agents holding the callback role, in seed order.
+    pub fn callback_agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents
+            .iter()
+            .filter(|agent| agent.callback && agent.direction == "inbound")
+    }
+
     pub fn agent(&self, id: &str) -> Option<&Agent> {
         self.agent_index.get(id).map(|&at| &self.agents[at])
     }
@@ -334,8 +447,39 @@ impl World {
         &self.numbers
     }
 
+    /// The first number (in `phone_number_ids` order) that agent `id`, set to `direction`
+    /// with these numbers, would newly answer while another agent answers it too, with
+    /// that other agent (the first in seed order). "Newly": the agent was not inbound, or
+    /// did not hold the number, before. `None` when there is no such claim.
+    pub fn inbound_claim_conflict<'a>(
+        &'a self,
+        id: &str,
+        direction: &str,
+        phone_number_ids: &[String],
+    ) -> Option<(&'a PhoneNumber, &'a Agent)> {
+        if direction != "inbound" {
+            return None;
+        }
+        let agent = self.agent(id)?;
+        let answered_before = |number: &String| {
+            agent.direction == "inbound" && agent.phone_number_ids.contains(number)
+        };
+        phone_number_ids
+            .iter()
+            .filter(|number| !answered_before(number))
+            .find_map(|number| {
+                let holder = self.agents.iter().find(|other| {
+                    other.id != id
+                        && other.direction == "inbound"
+                        && other.phone_number_ids.contains(number)
+                })?;
+                Some((self.number(number)?, holder))
+            })
+    }
+
     /// Applies a validated calling update: sets the direction, replaces the numbers
-    /// when given (deduplicated, first appearance wins), and bumps `updated_at`.
+    /// when given (deduplicated, first appearance wins), and bumps `updated_at`. An
+    /// agent turned outbound loses the callback role, which only inbound agents hold.
     /// Returns `false`, changing nothing, when the id is unknown.
     pub fn update_calling(
         &mut self,
@@ -348,6 +492,9 @@ impl World {
         };
         let updated_at = self.clock.tick();
         let agent = &mut self.agents[at];
+        if direction != "inbound" {
+            agent.callback = false;
+        }
         agent.direction = direction;
         if let Some(ids) = phone_number_ids {
             let mut deduplicated: Vec<String> = Vec::with_capacity(ids.len());
@@ -388,39 +535,6 @@ impl FakeClock {
         self.seconds_after_start += 1;
         self.now()
     }
-}
-
-/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
-fn rfc3339(unix_seconds: u64) -> String {
-    let days = unix_seconds / 86_400;
-    let second_of_day = unix_seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date, after Howard Hinnant's
-/// `civil_from_days` (restricted to dates after the epoch, which is all we need).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Calling codes of the countries a seed is likely to use, longest first where one
@@ -478,16 +592,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clock_formats_across_day_month_and_leap_boundaries() {
-        assert_eq!(rfc3339(FakeClock::START), "2026-01-01T00:00:00Z");
-        assert_eq!(rfc3339(FakeClock::START + 86_399), "2026-01-01T23:59:59Z");
-        assert_eq!(
-            rfc3339(FakeClock::START + 31 * 86_400),
-            "2026-02-01T00:00:00Z"
-        );
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    fn clock_starts_at_2026_and_ticks_one_second_per_write() {
         let mut clock = FakeClock::default();
+        assert_eq!(clock.now(), "2026-01-01T00:00:00Z");
         assert_eq!(clock.tick(), "2026-01-01T00:00:01Z");
         assert_eq!(clock.tick(), "2026-01-01T00:00:02Z");
     }
@@ -521,6 +628,69 @@ mod tests {
         assert_eq!(agent.direction, "inbound");
         assert_eq!(agent.updated_at, "2026-01-01T00:00:02Z");
         assert!(!world.update_calling("nope", "inbound".to_owned(), None));
+    }
+
+    #[test]
+    fn only_new_inbound_claims_conflict() {
+        let seed = Seed::from_json(
+            r#"{"agents": [
+                  {"id": "in1", "name": "One", "direction": "inbound", "phone_number_ids": ["p1", "p2"]},
+                  {"id": "in2", "name": "Two", "direction": "inbound", "phone_number_ids": ["p2"]},
+                  {"id": "out", "name": "Out", "direction": "outbound", "phone_number_ids": ["p1", "p3"]}
+                ],
+                "phone_numbers": [{"id": "p1", "number": "+14155550100"}, {"id": "p2", "number": "+14155550101"},
+                                  {"id": "p3", "number": "+14155550102"}]}"#,
+        )
+        .unwrap();
+        let world = World::from_seed(seed);
+        let ids = |ids: &[&str]| ids.iter().map(|&id| id.to_owned()).collect::<Vec<_>>();
+        let conflict = |id: &str, direction: &str, numbers: &[&str]| {
+            world
+                .inbound_claim_conflict(id, direction, &ids(numbers))
+                .map(|(number, holder)| (number.id.as_str(), holder.id.as_str()))
+        };
+        // Claiming a number another agent answers.
+        assert_eq!(
+            conflict("in2", "inbound", &["p2", "p1"]),
+            Some(("p1", "in1"))
+        );
+        // Turning inbound with the numbers already held: each is a claim.
+        assert_eq!(
+            conflict("out", "inbound", &["p3", "p1"]),
+            Some(("p1", "in1"))
+        );
+        // Keeping numbers already answered, even shared ones, is not a claim.
+        assert_eq!(conflict("in2", "inbound", &["p2"]), None);
+        assert_eq!(conflict("in1", "inbound", &["p2", "p1"]), None);
+        // Outbound holders and outbound PUTs never conflict.
+        assert_eq!(conflict("in1", "inbound", &["p3"]), None);
+        assert_eq!(conflict("in2", "outbound", &["p1"]), None);
+    }
+
+    #[test]
+    fn turning_outbound_loses_the_callback_role_for_good() {
+        let seed = Seed::from_json(
+            r#"{"agents": [{"id": "a", "name": "A", "direction": "inbound", "callback": true},
+                           {"id": "b", "name": "B", "direction": "inbound"}]}"#,
+        )
+        .unwrap();
+        let mut world = World::from_seed(seed);
+        let holders = |world: &World| {
+            world
+                .callback_agents()
+                .map(|agent| agent.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(holders(&world), ["a"]);
+        assert!(world.update_calling("a", "inbound".to_owned(), None));
+        assert_eq!(holders(&world), ["a"], "staying inbound keeps it");
+        assert!(world.update_calling("a", "outbound".to_owned(), None));
+        assert!(holders(&world).is_empty());
+        assert!(world.update_calling("a", "inbound".to_owned(), None));
+        assert!(
+            holders(&world).is_empty(),
+            "turning back does not restore it"
+        );
     }
 
     #[test]

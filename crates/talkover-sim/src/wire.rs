@@ -240,6 +240,34 @@ impl Failure {
         Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large")
     }
 
+    /// `SimConfig::fail_requests`.
+    pub fn unavailable() -> Self {
+        Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable",
+        )
+    }
+
+    /// `SimConfig::rate_limit_every` and `SimConfig::rate_limit`; the gate adds the
+    /// `Retry-After` header.
+    pub fn too_many_requests() -> Self {
+        Failure::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
+    }
+
+    /// A PUT claiming a number another inbound agent answers, under
+    /// `SimConfig::enforce_single_inbound_owner`.
+    pub fn number_in_use(number: &PhoneNumber, holder: &Agent) -> Self {
+        let mut failure = Failure::new(
+            StatusCode::CONFLICT,
+            format!(
+                "Phone number {} is already answered by inbound agent {} ({})",
+                number.number, holder.name, holder.id
+            ),
+        );
+        failure.body.code = Some("DID_IN_USE");
+        failure
+    }
+
     /// The refusal configured for an agent (`SimConfig::refused_agents`).
     pub fn refused(message: &str) -> Self {
         let mut failure = Failure::new(StatusCode::UNPROCESSABLE_ENTITY, message);

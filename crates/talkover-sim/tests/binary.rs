@@ -26,6 +26,18 @@ fn help_documents_every_flag() {
         "no built-in default token",
         "--page-size-cap <N>",
         "seeds/example.json",
+        "--refuse-agent <ID=MESSAGE>",
+        "--merge-numbers-on-put",
+        "--latency-ms <N>",
+        "--slow-requests <N,...>",
+        "--slow-ms <N>",
+        "--fail-requests <N,...>",
+        "--rate-limit-every <N>",
+        "--retry-after <SECS>",
+        "--retry-after-http-date",
+        "--rate-limit <LIMIT/SECONDS>",
+        "--enforce-single-inbound-owner",
+        "a retry is a new number",
     ] {
         assert!(help.contains(flag), "help lacks {flag:?}:\n{help}");
     }

@@ -1,9 +1,15 @@
 //! The simulator over real loopback HTTP: each test spawns its own simulator on a free
 //! port and talks to it with a blocking client. No sleeps: `spawn` returns once bound.
 
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
-use talkover_sim::{spawn, AgentState, JournalEntry, Seed, SimConfig, SimHandle};
+use talkover_sim::{
+    spawn, AgentState, JournalEntry, RateLimit, RetryAfter, Seed, SimConfig, SimHandle,
+};
 
 const TOKEN: &str = "talq_test_0123456789";
 
@@ -72,12 +78,36 @@ impl Sim {
 
 #[track_caller]
 fn send(request: RequestBuilder) -> (u16, Value) {
+    let (status, _, body) = send_for_headers(request);
+    (status, body)
+}
+
+#[track_caller]
+fn send_for_headers(request: RequestBuilder) -> (u16, HeaderMap, Value) {
     let response = request.send().unwrap();
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let text = response.text().unwrap();
     let body = serde_json::from_str(&text)
         .unwrap_or_else(|err| panic!("response is not JSON ({err}): {text}"));
-    (status, body)
+    (status, headers, body)
+}
+
+/// A header as text, `None` when absent.
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).map(|value| value.to_str().unwrap())
+}
+
+fn statuses(sim: &Sim) -> Vec<u16> {
+    sim.handle
+        .journal()
+        .iter()
+        .map(|entry| entry.status)
+        .collect()
+}
+
+fn config(seed: &str) -> SimConfig {
+    SimConfig::new(TOKEN, Seed::from_json(seed).unwrap())
 }
 
 fn agent_ids(body: &Value) -> Vec<String> {
@@ -417,6 +447,7 @@ fn put_replaces_numbers_and_omitting_them_keeps_them() {
                 direction: "inbound".into(),
                 current_status: "published".into(),
                 phone_number_ids: vec!["p3".into(), "p2".into()],
+                callback: false,
             },
             AgentState {
                 id: "a2".into(),
@@ -424,6 +455,7 @@ fn put_replaces_numbers_and_omitting_them_keeps_them() {
                 direction: "outbound".into(),
                 current_status: "published".into(),
                 phone_number_ids: vec!["p1".into(), "p2".into()],
+                callback: false,
             },
             AgentState {
                 id: "a3".into(),
@@ -431,6 +463,7 @@ fn put_replaces_numbers_and_omitting_them_keeps_them() {
                 direction: "outbound".into(),
                 current_status: "draft".into(),
                 phone_number_ids: vec![],
+                callback: false,
             },
         ]
     );
@@ -662,6 +695,12 @@ fn spawn_refuses_a_bad_seed_and_a_taken_port() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("p-missing"), "{err}");
 
+    let mut seed = Seed::from_json(SMALL_SEED).unwrap();
+    seed.agents[1].callback = true; // a2 is outbound
+    let err = spawn(SimConfig::new(TOKEN, seed), 0).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("callback role"), "{err}");
+
     let sim = Sim::start("{}");
     let taken = spawn(
         SimConfig::new(TOKEN, Seed::default()),
@@ -710,4 +749,401 @@ fn the_merge_knob_adds_numbers_instead_of_replacing_them() {
     );
     assert_eq!(status, 200);
     assert_eq!(number_ids(&body["data"]), ["p1", "p3"]);
+}
+
+#[test]
+fn latency_delays_every_api_request_and_concurrent_requests_overlap() {
+    let sim = Sim::with_config(SimConfig {
+        latency: Duration::from_millis(300),
+        ..config(SMALL_SEED)
+    });
+    let url = sim.url("/api/v1/agents");
+    let started = Instant::now();
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            thread::spawn(move || {
+                let client = Client::builder().no_proxy().build().unwrap();
+                send(client.get(url).bearer_auth(TOKEN)).0
+            })
+        })
+        .collect();
+    let answered: Vec<u16> = requests.into_iter().map(|t| t.join().unwrap()).collect();
+    let elapsed = started.elapsed();
+    assert_eq!(answered, [200; 8]);
+    // A lower bound the sleep guarantees, and an upper bound far from the 2.4 s that
+    // requests waiting one after another would take.
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+    assert_eq!(statuses(&sim), [200; 8]);
+}
+
+#[test]
+fn a_slow_request_lets_a_client_time_out_and_is_still_answered_in_its_place() {
+    let sim = Sim::with_config(SimConfig {
+        slow_requests: [2, 3].into(),
+        slow_delay: Duration::from_millis(500),
+        fail_requests: [4].into(),
+        ..config(SMALL_SEED)
+    });
+    assert_eq!(sim.get("/api/v1/agents/a1").0, 200);
+
+    // #2, a write, outlasts the client's patience.
+    let impatient = Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let err = impatient
+        .put(sim.url("/api/v1/agents/a1/calling"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"direction": "outbound"}))
+        .send()
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+
+    // #3 is slow too, and a patient client waits it out; by then #2, which started
+    // earlier with the same delay, has been answered.
+    let started = Instant::now();
+    assert_eq!(sim.get("/api/v1/agents/a2").0, 200);
+    assert!(started.elapsed() >= Duration::from_millis(500));
+
+    // The timed-out request was counted: this is #4.
+    assert_eq!(sim.get("/api/v1/agents/a3").0, 503);
+
+    assert_eq!(statuses(&sim), [200, 200, 200, 503]);
+    assert_eq!(
+        sim.handle.journal()[1].path,
+        "/api/v1/agents/a1/calling",
+        "journaled in arrival order"
+    );
+    assert_eq!(
+        sim.handle.agents()[0].direction,
+        "outbound",
+        "the write was applied though its client gave up"
+    );
+}
+
+#[test]
+fn failed_requests_are_503_change_nothing_and_are_counted_by_api_arrival() {
+    let sim = Sim::with_config(SimConfig {
+        fail_requests: [2, 3, 4].into(),
+        ..config(SMALL_SEED)
+    });
+    let before = sim.handle.agents();
+    let unavailable = json!({"success": false, "message": "Service temporarily unavailable"});
+    let put = json!({"direction": "outbound", "phone_number_ids": []});
+
+    assert_eq!(sim.get("/api/v1/agents/a1").0, 200); // #1
+                                                     // Paths outside /api/v1 are journaled but neither counted nor faulted.
+    send(sim.client.get(sim.url("/health")));
+    assert_eq!(send(sim.client.get(sim.url("/no/such/route"))).0, 404);
+    assert_eq!(
+        sim.put("/api/v1/agents/a1/calling", &put),
+        (503, unavailable.clone())
+    ); // #2
+       // The fault comes before the token check and before routing.
+    assert_eq!(
+        send(sim.client.get(sim.url("/api/v1/agents"))),
+        (503, unavailable.clone())
+    ); // #3
+    assert_eq!(sim.get("/api/v1/nothing-here"), (503, unavailable)); // #4
+    assert_eq!(sim.handle.agents(), before);
+    assert_eq!(sim.put("/api/v1/agents/a1/calling", &put).0, 200); // #5
+
+    assert_eq!(statuses(&sim), [200, 404, 503, 503, 503, 200]);
+    let failed_put = &sim.handle.writes()[0];
+    assert_eq!((failed_put.status, &failed_put.body), (503, &Some(put)));
+}
+
+#[test]
+fn every_nth_request_is_429_with_retry_after_seconds_and_changes_nothing() {
+    let sim = Sim::with_config(SimConfig {
+        rate_limit_every: Some(2),
+        retry_after: RetryAfter::Seconds(5),
+        fail_requests: [4].into(),
+        ..config(SMALL_SEED)
+    });
+    let before = sim.handle.agents();
+    let (status, headers, _) =
+        send_for_headers(sim.client.get(sim.url("/api/v1/agents")).bearer_auth(TOKEN)); // #1
+    assert_eq!((status, header(&headers, "retry-after")), (200, None));
+    let (status, headers, body) = send_for_headers(
+        sim.client
+            .put(sim.url("/api/v1/agents/a1/calling"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"direction": "outbound"})),
+    ); // #2
+    assert_eq!(status, 429);
+    assert_eq!(
+        body,
+        json!({"success": false, "message": "Too Many Requests"})
+    );
+    assert_eq!(header(&headers, "retry-after"), Some("5"));
+    assert_eq!(sim.handle.agents(), before);
+    // An unauthenticated request is counted too.
+    assert_eq!(send(sim.client.get(sim.url("/api/v1/agents"))).0, 401); // #3
+    assert_eq!(sim.get("/api/v1/agents").0, 503, "fail_requests wins"); // #4
+    assert_eq!(sim.get("/api/v1/agents").0, 200); // #5
+                                                  // The 429 comes before the token check.
+    assert_eq!(send(sim.client.get(sim.url("/api/v1/agents"))).0, 429); // #6
+    assert_eq!(statuses(&sim), [200, 429, 401, 503, 200, 429]);
+}
+
+/// Unix seconds of an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`, parsed here
+/// independently of the simulator's formatter (Hinnant's `days_from_civil`).
+#[track_caller]
+fn parse_imf_fixdate(text: &str) -> u64 {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let fields: Vec<&str> = text.split([' ', ':']).collect();
+    let [weekday, day, month, year, hour, minute, second, "GMT"] = fields[..] else {
+        panic!("not an IMF-fixdate: {text:?}");
+    };
+    assert!(weekday.ends_with(',') && weekday.len() == 4, "{text:?}");
+    assert!(
+        [day, hour, minute, second].iter().all(|f| f.len() == 2) && year.len() == 4,
+        "{text:?}"
+    );
+    let number = |field: &str| field.parse::<i64>().unwrap();
+    let month = MONTHS.iter().position(|&m| m == month).unwrap() as i64 + 1;
+    let (day, year) = (number(day), number(year) - i64::from(month <= 2));
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + number(hour) * 3600 + number(minute) * 60 + number(second);
+    let weekdays = ["Thu,", "Fri,", "Sat,", "Sun,", "Mon,", "Tue,", "Wed,"];
+    assert_eq!(weekday, weekdays[days.rem_euclid(7) as usize], "{text:?}");
+    u64::try_from(seconds).unwrap()
+}
+
+#[test]
+fn retry_after_can_be_an_http_date_that_many_seconds_ahead() {
+    assert_eq!(
+        parse_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT"),
+        784_111_777
+    );
+    let sim = Sim::with_config(SimConfig {
+        rate_limit_every: Some(1),
+        retry_after: RetryAfter::HttpDate(120),
+        ..config(SMALL_SEED)
+    });
+    let now = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now();
+    let (status, headers, _) =
+        send_for_headers(sim.client.get(sim.url("/api/v1/agents")).bearer_auth(TOKEN));
+    let after = now();
+    assert_eq!(status, 429);
+    let date = parse_imf_fixdate(header(&headers, "retry-after").unwrap());
+    assert!(
+        (before + 120..=after + 120).contains(&date),
+        "{date} not 120 s after {before}..={after}"
+    );
+}
+
+#[test]
+fn the_rate_limit_window_reports_its_state_and_refuses_past_the_limit() {
+    let sim = Sim::with_config(SimConfig {
+        rate_limit: Some(RateLimit {
+            limit: 3,
+            window: Duration::from_secs(60),
+        }),
+        fail_requests: [2].into(),
+        ..config(SMALL_SEED)
+    });
+    let get = |token: &str| {
+        send_for_headers(sim.client.get(sim.url("/api/v1/agents")).bearer_auth(token))
+    };
+    let window = |headers: &HeaderMap| {
+        let reset: u64 = header(headers, "x-ratelimit-reset")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&reset), "{headers:?}");
+        (
+            header(headers, "x-ratelimit-limit").unwrap().to_owned(),
+            header(headers, "x-ratelimit-remaining").unwrap().to_owned(),
+        )
+    };
+    let (status, headers, _) = get(TOKEN);
+    assert_eq!(status, 200);
+    assert_eq!(window(&headers), ("3".into(), "2".into()));
+    assert_eq!(header(&headers, "retry-after"), None);
+    // Faulted and unauthenticated requests count and carry the headers too.
+    let (status, headers, _) = get(TOKEN);
+    assert_eq!((status, window(&headers)), (503, ("3".into(), "1".into())));
+    let (status, headers, _) = get("talq_wrong");
+    assert_eq!((status, window(&headers)), (401, ("3".into(), "0".into())));
+
+    let (status, headers, body) = get(TOKEN);
+    assert_eq!(status, 429);
+    assert_eq!(
+        body,
+        json!({"success": false, "message": "Too Many Requests"})
+    );
+    assert_eq!(window(&headers), ("3".into(), "0".into()));
+    assert_eq!(
+        header(&headers, "retry-after"),
+        header(&headers, "x-ratelimit-reset")
+    );
+    let (status, _, _) = get(TOKEN);
+    assert_eq!(status, 429);
+
+    // Outside /api/v1 nothing is limited or labelled.
+    let response = sim.client.get(sim.url("/health")).send().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers().get("x-ratelimit-limit").is_none());
+    assert_eq!(statuses(&sim), [200, 503, 401, 429, 429]);
+}
+
+#[test]
+fn a_single_inbound_owner_is_enforced_on_claims_only() {
+    let sim = Sim::with_config(SimConfig {
+        enforce_single_inbound_owner: true,
+        ..config(SMALL_SEED)
+    });
+    let calling =
+        |agent: &str, body: Value| sim.put(&format!("/api/v1/agents/{agent}/calling"), &body);
+    let before = sim.handle.agents();
+
+    // a3 claims p1, which a1 answers.
+    let (status, body) = calling(
+        "a3",
+        json!({"direction": "inbound", "phone_number_ids": ["p2", "p1"]}),
+    );
+    assert_eq!(status, 409);
+    assert_eq!(
+        body,
+        json!({"success": false,
+               "message": "Phone number +14155550100 is already answered by inbound agent Sales (a1)",
+               "code": "DID_IN_USE"})
+    );
+    assert_eq!(sim.handle.agents(), before, "nothing changed");
+
+    // a2 turning inbound with the numbers it dials from claims them too.
+    let (status, body) = calling("a2", json!({"direction": "inbound"}));
+    assert_eq!(status, 409);
+    assert!(body["message"].as_str().unwrap().contains("(a1)"), "{body}");
+
+    // Outbound holders never conflict: the callback set-up.
+    let (status, _) = calling(
+        "a3",
+        json!({"direction": "inbound", "phone_number_ids": ["p2"]}),
+    );
+    assert_eq!(status, 200, "p2 is only dialed from");
+    let (status, _) = calling(
+        "a2",
+        json!({"direction": "outbound", "phone_number_ids": ["p1", "p2", "p3"]}),
+    );
+    assert_eq!(status, 200);
+
+    // Release, then claim.
+    assert_eq!(
+        calling(
+            "a1",
+            json!({"direction": "inbound", "phone_number_ids": []})
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        calling(
+            "a3",
+            json!({"direction": "inbound", "phone_number_ids": ["p2", "p1"]})
+        )
+        .0,
+        200
+    );
+    assert_eq!(statuses(&sim), [409, 409, 200, 200, 200, 200]);
+
+    // Numbers an agent already answers stay allowed, even shared with another.
+    let shared = Sim::with_config(SimConfig {
+        enforce_single_inbound_owner: true,
+        ..config(
+            r#"{"agents": [
+                 {"id": "x", "name": "X", "direction": "inbound", "phone_number_ids": ["p1"]},
+                 {"id": "y", "name": "Y", "direction": "inbound", "phone_number_ids": ["p1"]}],
+               "phone_numbers": [{"id": "p1", "number": "+14155550100"}, {"id": "p2", "number": "+14155550101"}]}"#,
+        )
+    });
+    let (status, body) = shared.put(
+        "/api/v1/agents/y/calling",
+        &json!({"direction": "inbound", "phone_number_ids": ["p1", "p2"]}),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Three inbound agents, two with the callback role; an outbound one dials from p1.
+const CALLBACK_SEED: &str = r#"{
+  "agents": [
+    {"id": "c1", "name": "Returns", "direction": "inbound", "phone_number_ids": ["p1"], "callback": true},
+    {"id": "c2", "name": "Dialer", "direction": "outbound", "phone_number_ids": ["p1"]},
+    {"id": "c3", "name": "Night", "direction": "inbound", "current_status": "draft", "callback": true},
+    {"id": "c4", "name": "Plain", "direction": "inbound"}
+  ],
+  "phone_numbers": [{"id": "p1", "number": "+14155550100"}]
+}"#;
+
+#[test]
+fn callback_agents_are_listed_and_lose_the_role_when_turned_outbound() {
+    let sim = Sim::start(CALLBACK_SEED);
+    let (status, body) = sim.get("/api/v1/callback-agents");
+    assert_eq!(status, 200);
+    assert_eq!(body["success"], json!(true));
+    assert_eq!(
+        agent_ids(&body),
+        ["c1", "c3"],
+        "inbound holders, in seed order"
+    );
+    // The same agent JSON as everywhere else.
+    let (_, one) = sim.get("/api/v1/agents/c1");
+    assert_eq!(body["data"][0], one["data"]);
+    let callback: Vec<bool> = sim.handle.agents().iter().map(|a| a.callback).collect();
+    assert_eq!(callback, [true, false, true, false]);
+
+    let (status, _) = sim.put(
+        "/api/v1/agents/c1/calling",
+        &json!({"direction": "outbound", "phone_number_ids": ["p1"]}),
+    );
+    assert_eq!(status, 200, "turning a callback agent outbound is allowed");
+    assert!(!sim.handle.agents()[0].callback);
+    let (_, body) = sim.get("/api/v1/callback-agents");
+    assert_eq!(agent_ids(&body), ["c3"]);
+    // Turning back inbound does not restore the role.
+    sim.put(
+        "/api/v1/agents/c1/calling",
+        &json!({"direction": "inbound"}),
+    );
+    let (_, body) = sim.get("/api/v1/callback-agents");
+    assert_eq!(agent_ids(&body), ["c3"]);
+
+    // Behind the token, and journaled like the rest.
+    let (status, _) = send(sim.client.get(sim.url("/api/v1/callback-agents")));
+    assert_eq!(status, 401);
+    let paths: Vec<(String, u16)> = sim
+        .handle
+        .journal()
+        .into_iter()
+        .filter(|e| e.path == "/api/v1/callback-agents")
+        .map(|e| (e.method, e.status))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("GET".into(), 200),
+            ("GET".into(), 200),
+            ("GET".into(), 200),
+            ("GET".into(), 401)
+        ]
+    );
+    let (_, state) = send(sim.client.get(sim.url("/_sim/state")));
+    assert_eq!(state[2]["callback"], json!(true));
 }
