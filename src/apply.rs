@@ -1,19 +1,29 @@
-//! Executing a plan through the client: one PUT per changed agent with its complete desired
-//! settings, each response checked against what was asked, failures collected rather than
-//! stopping the run.
+//! Executing a plan through the client: its steps in dependency order, independent ones
+//! concurrently (bounded), each response checked against what was asked. A failure does not
+//! stop the others; steps that needed it are skipped. An interrupt stops new PUTs and lets
+//! those in flight finish (a second one abandons them).
+
+use std::collections::BTreeSet;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::api::Client;
-use crate::plan::{Change, Plan};
-use crate::state::{AgentId, Direction};
+use crate::order::StepKind;
+use crate::plan::{Plan, Target};
+use crate::state::{AgentId, Direction, PhoneId};
 
 /// What happened to one changed agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The PUT succeeded and the response shows the desired settings; notes say anything else
-    /// worth knowing (a status change, a response without numbers).
+    /// Its PUTs succeeded and the response shows the desired settings; notes say anything
+    /// else worth knowing (a status change, a response without numbers).
     Changed { notes: Vec<String> },
-    /// The PUT failed, or succeeded with settings other than those asked for.
+    /// A PUT failed, or succeeded with settings other than those asked for.
     Failed { reason: String },
+    /// Not attempted: it needed another agent's change, which failed, or apply was
+    /// interrupted before its turn.
+    Skipped { reason: String },
 }
 
 /// One agent's line of the report.
@@ -31,51 +41,224 @@ pub struct ApplyReport {
     pub results: Vec<AgentResult>,
     pub unchanged: usize,
     pub unmanaged: usize,
+    /// PUT requests whose step completed (each retried request counts once).
+    pub puts: usize,
+    /// Whether an interrupt stopped the apply early.
+    pub interrupted: bool,
 }
 
 impl ApplyReport {
+    fn count(&self, wanted: fn(&Outcome) -> bool) -> usize {
+        self.results.iter().filter(|r| wanted(&r.outcome)).count()
+    }
+
     pub fn changed(&self) -> usize {
-        self.results
-            .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Changed { .. }))
-            .count()
+        self.count(|o| matches!(o, Outcome::Changed { .. }))
     }
 
     pub fn failed(&self) -> usize {
-        self.results.len() - self.changed()
+        self.count(|o| matches!(o, Outcome::Failed { .. }))
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped { .. }))
+    }
+
+    /// Whether everything the plan asked for was done.
+    pub fn succeeded(&self) -> bool {
+        self.changed() == self.results.len()
     }
 }
 
-/// PUTs every change of the plan, in plan order. A refused agent does not stop the others.
-pub async fn apply(client: &Client, plan: &Plan) -> ApplyReport {
-    let mut results = Vec::with_capacity(plan.changes.len());
-    for change in &plan.changes {
-        let outcome = apply_one(client, change).await;
-        results.push(AgentResult {
+/// The state of one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    Done { notes: Vec<String> },
+    Failed(String),
+    Skipped(String),
+}
+
+/// Runs the plan's steps: at most `parallelism` PUTs at once, each only after the steps it
+/// depends on succeeded. Each message on `interrupts` is an interrupt request (Ctrl-C): the
+/// first stops new PUTs and lets those in flight finish, the second abandons them.
+pub async fn apply(
+    client: &Client,
+    plan: &Plan,
+    parallelism: usize,
+    interrupts: &mut UnboundedReceiver<()>,
+) -> ApplyReport {
+    let steps = &plan.steps;
+    let mut state = vec![State::Waiting; steps.len()];
+    let mut running = FuturesUnordered::new();
+    let mut interrupted = false;
+    let mut abandoned = false;
+    let mut puts = 0;
+    let parallelism = parallelism.max(1);
+
+    loop {
+        // Skip what can no longer run; start what can, up to the limit.
+        for index in 0..steps.len() {
+            if state[index] != State::Waiting {
+                continue;
+            }
+            let blocked = steps[index]
+                .after
+                .iter()
+                .find_map(|&dep| match &state[dep] {
+                    State::Failed(_) | State::Skipped(_) => Some(dep),
+                    _ => None,
+                });
+            if let Some(dep) = blocked {
+                state[index] = State::Skipped(blocked_reason(plan, index, dep));
+                continue;
+            }
+            if interrupted {
+                continue;
+            }
+            let ready = steps[index]
+                .after
+                .iter()
+                .all(|&dep| matches!(state[dep], State::Done { .. }));
+            if ready && running.len() < parallelism {
+                state[index] = State::Running;
+                running.push(run_step(client, plan, index));
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some((index, result)) = running.next() => {
+                puts += 1;
+                state[index] = match result {
+                    Ok(notes) => State::Done { notes },
+                    Err(reason) => State::Failed(reason),
+                };
+            }
+            Some(()) = interrupts.recv(), if !abandoned => {
+                if interrupted {
+                    abandoned = true;
+                    break;
+                }
+                interrupted = true;
+            }
+        }
+    }
+    drop(running);
+
+    let mut report = ApplyReport {
+        results: Vec::with_capacity(plan.changes.len()),
+        unchanged: plan.unchanged,
+        unmanaged: plan.unmanaged,
+        puts,
+        interrupted,
+    };
+    for (change_index, change) in plan.changes.iter().enumerate() {
+        let mine: Vec<usize> = (0..steps.len())
+            .filter(|&s| steps[s].change == change_index)
+            .collect();
+        let outcome = agent_outcome(plan, &mine, &state, abandoned);
+        report.results.push(AgentResult {
             id: change.id.clone(),
             name: change.name.clone(),
             outcome,
         });
     }
-    ApplyReport {
-        results,
-        unchanged: plan.unchanged,
-        unmanaged: plan.unmanaged,
+    report
+}
+
+/// An agent's outcome from its steps' states (a release step, then the final one).
+fn agent_outcome(plan: &Plan, mine: &[usize], state: &[State], abandoned: bool) -> Outcome {
+    let released = mine.iter().find(|&&s| {
+        plan.steps[s].kind == StepKind::Release && matches!(state[s], State::Done { .. })
+    });
+    let partly = |reason: String| match released {
+        Some(&s) => format!(
+            "{reason}; its temporary release step had already applied, so it now answers only {}",
+            numbers(plan, &plan.steps[s].target)
+        ),
+        None => reason,
+    };
+    for &s in mine {
+        match &state[s] {
+            State::Failed(reason) => {
+                return Outcome::Failed {
+                    reason: partly(reason.clone()),
+                }
+            }
+            State::Skipped(reason) => {
+                return Outcome::Skipped {
+                    reason: partly(reason.clone()),
+                }
+            }
+            _ => {}
+        }
+    }
+    match mine.last().map(|&s| &state[s]) {
+        Some(State::Done { notes }) => Outcome::Changed { notes: notes.clone() },
+        Some(State::Running) if abandoned => Outcome::Failed {
+            reason: partly("interrupted while its PUT was in flight: it may or may not have been applied; run plan to see".into()),
+        },
+        _ => Outcome::Skipped {
+            reason: partly("not attempted: apply was interrupted".into()),
+        },
     }
 }
 
-async fn apply_one(client: &Client, change: &Change) -> Outcome {
-    let target = &change.after;
+fn blocked_reason(plan: &Plan, index: usize, dep: usize) -> String {
+    let step = &plan.steps[index];
+    let blocker = &plan.steps[dep];
+    let other = &plan.changes[blocker.change];
+    if blocker.change == step.change {
+        return "not attempted: its temporary release step did not succeed".into();
+    }
+    let needed: Vec<&str> = step
+        .claims
+        .iter()
+        .filter(|p| blocker.releases_for_others.contains(p))
+        .map(|p| plan.label(p))
+        .collect();
+    format!(
+        "not attempted: it needs {} released by agent {:?} (id {}), whose change did not succeed",
+        if needed.is_empty() {
+            "a number".to_owned()
+        } else {
+            needed.join(", ")
+        },
+        other.name,
+        other.id
+    )
+}
+
+fn numbers(plan: &Plan, target: &Target) -> String {
+    if target.phone_ids.is_empty() {
+        return "no numbers".into();
+    }
+    target
+        .phone_ids
+        .iter()
+        .map(|p| plan.label(p))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One PUT, checked against what was asked. Returns notes on success, the reason on failure.
+async fn run_step(
+    client: &Client,
+    plan: &Plan,
+    index: usize,
+) -> (usize, Result<Vec<String>, String>) {
+    let step = &plan.steps[index];
+    let change = &plan.changes[step.change];
+    let target = &step.target;
     let response = match client
         .put_calling(&change.id, target.direction, &target.phone_ids)
         .await
     {
         Ok(response) => response,
-        Err(err) => {
-            return Outcome::Failed {
-                reason: err.to_string(),
-            }
-        }
+        Err(err) => return (index, Err(err.to_string())),
     };
     let mut problems = Vec::new();
     let mut notes = Vec::new();
@@ -87,19 +270,11 @@ async fn apply_one(client: &Client, change: &Change) -> Outcome {
         ));
     }
     match &response.phone_ids {
-        Some(ids) if *ids != target.phone_ids => {
-            let list = |set: &std::collections::BTreeSet<_>| {
-                set.iter()
-                    .map(|id: &crate::state::PhoneId| id.as_str().to_owned())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            problems.push(format!(
-                "phone number ids are [{}], not [{}]",
-                list(ids),
-                list(&target.phone_ids)
-            ));
-        }
+        Some(ids) if *ids != target.phone_ids => problems.push(format!(
+            "phone number ids are [{}], not [{}]",
+            id_list(ids),
+            id_list(&target.phone_ids)
+        )),
         Some(_) => {}
         None => notes.push(
             "the response did not list the agent's numbers, so they were not verified".into(),
@@ -113,13 +288,21 @@ async fn apply_one(client: &Client, change: &Change) -> Outcome {
         }
     }
     if problems.is_empty() {
-        Outcome::Changed { notes }
+        (index, Ok(notes))
     } else {
-        Outcome::Failed {
-            reason: format!(
+        (
+            index,
+            Err(format!(
                 "the server accepted the change but reports {}",
                 problems.join(" and ")
-            ),
-        }
+            )),
+        )
     }
+}
+
+fn id_list(ids: &BTreeSet<PhoneId>) -> String {
+    ids.iter()
+        .map(PhoneId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

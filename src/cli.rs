@@ -2,6 +2,7 @@
 //! resolved into [`crate::settings::Settings`] and plain arguments first.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -28,6 +29,8 @@ pub enum Command {
     Plan {
         #[command(flatten)]
         api: ApiArgs,
+        #[command(flatten)]
+        guards: GuardArgs,
         /// Exit 2 when there are changes, 0 when there are none (1 stays "error").
         #[arg(long)]
         detailed_exitcode: bool,
@@ -39,9 +42,22 @@ pub enum Command {
     Apply {
         #[command(flatten)]
         api: ApiArgs,
+        #[command(flatten)]
+        guards: GuardArgs,
         /// Apply without asking. Required when stdin is not a terminal (CI).
         #[arg(long)]
         auto_approve: bool,
+        /// Apply despite a large change or a callback agent turning outbound.
+        #[arg(long)]
+        force: bool,
+        /// Apply even if a number goes off the air or a published inbound agent is left with
+        /// no numbers.
+        #[arg(long)]
+        allow_unrouted: bool,
+        /// How many PUTs may be in flight at once (steps that depend on each other still
+        /// wait for each other).
+        #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        parallelism: u16,
         /// Config files or directories (read recursively: *.yaml, *.yml).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -50,8 +66,8 @@ pub enum Command {
     Demo,
 }
 
-/// Where the API is. The token is read from TALKOVER_TOKEN only, never from a flag, so that it
-/// does not end up in shell history or process listings.
+/// Where the API is and how to talk to it. The token is read from TALKOVER_TOKEN only, never
+/// from a flag, so that it does not end up in shell history or process listings.
 #[derive(Debug, Args)]
 pub struct ApiArgs {
     /// Base URL of the Talkover API.
@@ -62,4 +78,38 @@ pub struct ApiArgs {
         value_name = "URL"
     )]
     pub api_url: String,
+    /// Seconds to wait for a connection to the API.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    pub connect_timeout: Duration,
+    /// Seconds to wait for one request's whole response.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    pub request_timeout: Duration,
+    /// Retries of a request after a 429, a 5xx, a connection error or a timeout.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_retries: u32,
+    /// The most seconds one request may spend waiting between its retries, in all.
+    #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = seconds)]
+    pub max_retry_wait: Duration,
+    /// Log each request, retry and rate-limit pause to stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// When a plan is large enough to need --force.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// A plan changing more than this percentage of the managed agents needs --force...
+    #[arg(long, value_name = "PERCENT", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_change_percent: u32,
+    /// ...when at least this many agents are managed.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub change_guard_min_agents: usize,
+}
+
+/// Parses a number of seconds, fractions allowed ("30", "0.5").
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(value).map_err(|_| format!("{text:?} is not a number of seconds"))
 }

@@ -5,9 +5,12 @@
 use anyhow::{bail, Context};
 use talkover_sim::{Seed, SimConfig};
 
-use crate::api::{Client, Token};
+use crate::api::{Client, ClientOptions, Token};
 use crate::desired::{self, SourceFile};
-use crate::{make_plan, plan_and_apply, render, runtime, settings, Approval};
+use crate::guards::Thresholds;
+use crate::{
+    make_plan, plan_and_apply, render, runtime, settings, ApplyOptions, Approval, Overrides,
+};
 
 const EXAMPLE_NAME: &str = "examples/agents.yaml";
 const EXAMPLE: &str = include_str!("../examples/agents.yaml");
@@ -24,7 +27,8 @@ pub(crate) fn run() -> anyhow::Result<u8> {
         name: EXAMPLE_NAME.to_owned(),
         text: EXAMPLE.to_owned(),
     }])?;
-    let client = Client::new(&url, Token::new(DEMO_TOKEN))?;
+    let client = Client::new(&url, Token::new(DEMO_TOKEN), ClientOptions::default())?;
+    let thresholds = Thresholds::default();
     let style = settings::style();
 
     println!("talkops demo: a local Talkover simulator is serving a sample environment at {url}.");
@@ -32,23 +36,27 @@ pub(crate) fn run() -> anyhow::Result<u8> {
 
     let runtime = runtime()?;
     println!("$ talkops plan {EXAMPLE_NAME}\n");
-    let plan = runtime.block_on(make_plan(&client, &url, &config))?;
+    let plan = runtime.block_on(make_plan(&client, &url, &config, thresholds))?;
     print!("{}", render::render_plan(&plan, style));
 
-    println!("\n$ talkops apply --auto-approve {EXAMPLE_NAME}\n");
-    let code = runtime.block_on(plan_and_apply(
-        &client,
-        &url,
-        &config,
-        Approval::Given,
-        style,
-    ))?;
+    // The night line going dark is intended here, so the demo says so, as a reviewer would.
+    println!("\n$ talkops apply --auto-approve --allow-unrouted {EXAMPLE_NAME}\n");
+    let options = ApplyOptions {
+        approval: Approval::Given,
+        overrides: Overrides {
+            force: false,
+            allow_unrouted: true,
+        },
+        parallelism: 8,
+        thresholds,
+    };
+    let code = runtime.block_on(plan_and_apply(&client, &url, &config, &options, style))?;
     if code != 0 {
         bail!("the demo apply did not succeed");
     }
 
     println!("\n$ talkops plan --detailed-exitcode {EXAMPLE_NAME}\n");
-    let again = runtime.block_on(make_plan(&client, &url, &config))?;
+    let again = runtime.block_on(make_plan(&client, &url, &config, thresholds))?;
     print!("{}", render::render_plan(&again, style));
     if again.has_changes() {
         bail!("the demo did not converge: the second plan still has changes");

@@ -51,11 +51,14 @@ pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
     changes.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     disambiguate(&mut labels);
     let unmanaged = live.agents.len().saturating_sub(changes.len() + unchanged);
+    let steps = crate::order::order(&changes);
     Plan {
         changes,
         unchanged,
         unmanaged,
         labels,
+        steps,
+        warnings: Vec::new(),
     }
 }
 

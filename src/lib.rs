@@ -17,6 +17,8 @@ mod cli;
 mod demo;
 pub mod desired;
 pub mod diff;
+pub mod guards;
+pub mod order;
 pub mod plan;
 pub mod render;
 pub mod resolve;
@@ -56,11 +58,17 @@ where
         Command::Validate { paths } => validate(&paths),
         Command::Plan {
             api,
+            guards,
             detailed_exitcode,
             paths,
         } => {
             let (config, settings, client) = prepare(&paths, &api)?;
-            let plan = runtime()?.block_on(make_plan(&client, &settings.api_url, &config))?;
+            let plan = runtime()?.block_on(make_plan(
+                &client,
+                &settings.api_url,
+                &config,
+                thresholds(&guards),
+            ))?;
             print!("{}", render::render_plan(&plan, settings::style()));
             Ok(if detailed_exitcode && plan.has_changes() {
                 2
@@ -70,24 +78,43 @@ where
         }
         Command::Apply {
             api,
+            guards,
             auto_approve,
+            force,
+            allow_unrouted,
+            parallelism,
             paths,
         } => {
             let (config, settings, client) = prepare(&paths, &api)?;
-            let approval = if auto_approve {
-                Approval::Given
-            } else {
-                Approval::AskOnTerminal
+            let options = ApplyOptions {
+                approval: if auto_approve {
+                    Approval::Given
+                } else {
+                    Approval::AskOnTerminal
+                },
+                overrides: Overrides {
+                    force,
+                    allow_unrouted,
+                },
+                parallelism: usize::from(parallelism),
+                thresholds: thresholds(&guards),
             };
             runtime()?.block_on(plan_and_apply(
                 &client,
                 &settings.api_url,
                 &config,
-                approval,
+                &options,
                 settings::style(),
             ))
         }
         Command::Demo => demo::run(),
+    }
+}
+
+fn thresholds(args: &cli::GuardArgs) -> guards::Thresholds {
+    guards::Thresholds {
+        max_change_percent: args.max_change_percent,
+        min_managed: args.change_guard_min_agents,
     }
 }
 
@@ -98,8 +125,8 @@ fn prepare(
     api: &cli::ApiArgs,
 ) -> anyhow::Result<(DesiredConfig, Settings, Client)> {
     let config = desired::load(paths)?;
-    let settings = Settings::resolve(&api.api_url)?;
-    let client = Client::new(&settings.api_url, settings.token.clone())?;
+    let settings = Settings::resolve(api)?;
+    let client = Client::new(&settings.api_url, settings.token.clone(), settings.client)?;
     Ok((config, settings, client))
 }
 
@@ -122,19 +149,34 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Reads the live environment, resolves the config against it and diffs: all validation
-/// happens here, before anything could be written.
+/// Reads the live environment, resolves the config against it, diffs, orders and judges the
+/// guards: all validation happens here, before anything could be written.
 pub(crate) async fn make_plan(
     client: &Client,
     api_url: &str,
     config: &DesiredConfig,
+    thresholds: guards::Thresholds,
 ) -> anyhow::Result<Plan> {
     let live = client
         .fetch_live()
         .await
         .with_context(|| format!("cannot read the environment at {api_url}"))?;
     let resolved = resolve::resolve(config, &live)?;
-    Ok(diff::diff(&resolved, &live))
+    let mut plan = diff::diff(&resolved, &live);
+    // The callback role matters only when an inbound agent turns outbound; asking only then
+    // keeps a plan at its floor of requests.
+    let callback = if guards::needs_callback_agents(&plan) {
+        Some(
+            client
+                .callback_agents()
+                .await
+                .with_context(|| format!("cannot read the callback agents at {api_url}"))?,
+        )
+    } else {
+        None
+    };
+    plan.warnings = guards::check(&plan, &live, callback.as_ref(), thresholds);
+    Ok(plan)
 }
 
 /// Whether apply may proceed without asking.
@@ -146,26 +188,77 @@ pub(crate) enum Approval {
     AskOnTerminal,
 }
 
+/// The guard flags given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Overrides {
+    pub force: bool,
+    pub allow_unrouted: bool,
+}
+
+impl Overrides {
+    fn allow(self, needed: guards::Override) -> bool {
+        match needed {
+            guards::Override::Force => self.force,
+            guards::Override::AllowUnrouted => self.allow_unrouted,
+        }
+    }
+}
+
+/// How apply runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ApplyOptions {
+    pub approval: Approval,
+    pub overrides: Overrides,
+    pub parallelism: usize,
+    pub thresholds: guards::Thresholds,
+}
+
 pub(crate) async fn plan_and_apply(
     client: &Client,
     api_url: &str,
     config: &DesiredConfig,
-    approval: Approval,
+    options: &ApplyOptions,
     style: Style,
 ) -> anyhow::Result<u8> {
-    let plan = make_plan(client, api_url, config).await?;
+    let plan = make_plan(client, api_url, config, options.thresholds).await?;
     print!("{}", render::render_plan(&plan, style));
     if !plan.has_changes() {
         println!("Nothing to apply.");
         return Ok(0);
     }
-    if approval == Approval::AskOnTerminal && !confirm(api_url)? {
+    let mut missing: Vec<&str> = plan
+        .warnings
+        .iter()
+        .filter(|w| !options.overrides.allow(w.needs))
+        .map(|w| w.needs.flag())
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        bail!(
+            "refusing to apply: the plan trips {} (see the warnings above); review it and pass {} to apply anyway. Nothing was changed",
+            if missing.len() == 1 { "a guard" } else { "guards" },
+            missing.join(" and ")
+        );
+    }
+    if options.approval == Approval::AskOnTerminal && !confirm(api_url)? {
         bail!("apply cancelled; nothing was changed");
     }
     println!();
-    let report = apply::apply(client, &plan).await;
+    // From here on Ctrl-C no longer kills the process: it stops new PUTs (and a second one
+    // abandons those in flight), so that the report can say what was done.
+    let (sender, mut interrupts) = tokio::sync::mpsc::unbounded_channel();
+    let listener = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if sender.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let report = apply::apply(client, &plan, options.parallelism, &mut interrupts).await;
+    listener.abort();
     print!("{}", render::render_report(&report, style));
-    Ok(if report.failed() > 0 { 1 } else { 0 })
+    Ok(if report.succeeded() { 0 } else { 1 })
 }
 
 /// Asks on the terminal; without one, refuses rather than assume consent.

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::guards::Warning;
+use crate::order::Step;
 use crate::state::{AgentId, Direction, PhoneId};
 
 /// An agent's calling settings: direction and the set of its phone numbers.
@@ -74,12 +76,23 @@ pub struct Plan {
     pub unmanaged: usize,
     /// How each phone id in the plan is shown: its E.164 number, or the id when unknown.
     pub labels: BTreeMap<PhoneId, String>,
+    /// The PUTs to make, in a safe order, with their dependencies (see [`crate::order`]).
+    pub steps: Vec<Step>,
+    /// Guards this plan trips (see [`crate::guards`]); filled in after the diff.
+    pub warnings: Vec<Warning>,
 }
 
 impl Plan {
     /// Whether applying the plan would write anything.
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// Whether the order of the PUTs matters: some claim needs a release first.
+    pub fn order_matters(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| !s.claims.is_empty() && !s.after.is_empty())
     }
 
     /// The label of a phone id (its number when known).

@@ -5,7 +5,8 @@ use std::io::IsTerminal;
 
 use anyhow::{bail, Context};
 
-use crate::api::Token;
+use crate::api::{ClientOptions, RetryPolicy, Token};
+use crate::cli::ApiArgs;
 use crate::render::Style;
 
 /// The environment variable that holds the API token.
@@ -17,11 +18,23 @@ pub struct Settings {
     /// Base URL without a trailing slash.
     pub api_url: String,
     pub token: Token,
+    pub client: ClientOptions,
 }
 
 impl Settings {
     /// Reads the token from `TALKOVER_TOKEN` and checks the URL.
-    pub fn resolve(api_url: &str) -> anyhow::Result<Settings> {
+    pub fn resolve(api: &ApiArgs) -> anyhow::Result<Settings> {
+        let client = ClientOptions {
+            connect_timeout: api.connect_timeout,
+            request_timeout: api.request_timeout,
+            retry: RetryPolicy {
+                max_retries: api.max_retries,
+                max_wait: api.max_retry_wait,
+                ..RetryPolicy::default()
+            },
+            verbose: api.verbose,
+        };
+        let api_url = api.api_url.as_str();
         let token = match std::env::var(TOKEN_VAR) {
             Ok(token) if !token.trim().is_empty() => Token::new(token.trim()),
             Ok(_) => bail!("{TOKEN_VAR} is empty: set it to the API token of the Talkover environment to manage"),
@@ -33,7 +46,11 @@ impl Settings {
         let api_url = check_api_url(api_url).map_err(|err| {
             anyhow::anyhow!(crate::api::scrub(&format!("{err:#}"), token.expose()))
         })?;
-        Ok(Settings { api_url, token })
+        Ok(Settings {
+            api_url,
+            token,
+            client,
+        })
     }
 }
 

@@ -5,12 +5,15 @@ use serde_json::json;
 
 use crate::harness::{Test, MATCHING};
 
+/// Night gains +14155550301 and Support gains +14155550300; Sales is already as declared.
+/// No guard trips and the two PUTs are independent (so they may arrive in either order).
 const CHANGES: &str = r#"agents:
   - name: Support
     direction: inbound
-    phone_numbers: ["+14155550100", "+14155550300"]
+    phone_numbers: ["+14155550100", "+14155550101", "+14155550300"]
   - name: Night
-    direction: outbound
+    direction: inbound
+    phone_numbers: ["+14155550400", "+14155550301"]
   - name: Sales
     direction: outbound
     phone_numbers: ["+14155550200"]
@@ -24,17 +27,21 @@ fn apply_puts_exactly_the_agents_that_differ_then_a_second_plan_is_empty() {
         .run();
     out.code(0);
     assert_eq!(
-        out.put_paths(),
-        ["/api/v1/agents/a-4/calling", "/api/v1/agents/a-1/calling"]
+        out.put_set(),
+        ["/api/v1/agents/a-1/calling", "/api/v1/agents/a-4/calling"]
     );
     assert_eq!(
-        out.puts()[1].body,
-        Some(json!({"direction": "inbound", "phone_number_ids": ["n-100", "n-300"]}))
+        out.put_to("a-1").body,
+        Some(json!({"direction": "inbound", "phone_number_ids": ["n-100", "n-101", "n-300"]}))
     );
-    assert_eq!(out.agent("a-1").phone_number_ids, ["n-100", "n-300"]);
+    assert_eq!(
+        out.agent("a-1").phone_number_ids,
+        ["n-100", "n-101", "n-300"]
+    );
     assert!(
-        out.stdout
-            .contains("Apply complete: 2 changed, 0 failed, 1 unchanged, 4 not managed."),
+        out.stdout.contains(
+            "Apply complete: 2 changed, 0 failed, 0 skipped, 1 unchanged, 4 not managed (2 PUTs)."
+        ),
         "{}",
         out.stdout
     );
@@ -67,12 +74,13 @@ fn after_apply_a_second_plan_against_the_same_server_is_empty() {
 
 #[test]
 fn an_omitted_phone_numbers_sends_and_keeps_the_current_numbers() {
+    // Support's numbers go off the air when it turns outbound: intended here.
     let out = Test::new()
         .file(
             "agents.yaml",
             "agents:\n  - name: Support\n    direction: outbound\n",
         )
-        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
         .run();
     out.code(0);
     assert_eq!(
@@ -91,7 +99,7 @@ fn an_empty_list_removes_every_number() {
             "agents.yaml",
             "agents:\n  - name: Night\n    direction: inbound\n    phone_numbers: []\n",
         )
-        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
         .run();
     out.code(0);
     assert_eq!(
@@ -218,11 +226,14 @@ fn a_refused_agent_is_reported_with_the_servers_reason_and_the_others_still_land
         .run();
     out.code(1);
     assert_eq!(
-        out.put_paths(),
-        ["/api/v1/agents/a-4/calling", "/api/v1/agents/a-1/calling"]
+        out.put_set(),
+        ["/api/v1/agents/a-1/calling", "/api/v1/agents/a-4/calling"]
     );
-    assert_eq!(out.agent("a-1").phone_number_ids, ["n-100", "n-300"]);
-    assert_eq!(out.agent("a-4").direction, "inbound");
+    assert_eq!(
+        out.agent("a-1").phone_number_ids,
+        ["n-100", "n-101", "n-300"]
+    );
+    assert_eq!(out.agent("a-4").phone_number_ids, ["n-400"]);
     insta::assert_snapshot!(
         "apply_with_a_refused_agent",
         out.stdout.split("Plan:").nth(1).unwrap_or_default()
@@ -231,10 +242,14 @@ fn a_refused_agent_is_reported_with_the_servers_reason_and_the_others_still_land
 
 #[test]
 fn a_response_that_does_not_show_the_desired_settings_is_a_failure() {
-    // A server whose PUT merges numbers instead of replacing them: Support keeps n-101.
+    // A server whose PUT merges numbers instead of replacing them: Support keeps n-101, which
+    // it was to hand over to Night, so Night's claim is not attempted.
     let out = Test::new()
         .merge_numbers_on_put()
-        .file("agents.yaml", CHANGES)
+        .file(
+            "agents.yaml",
+            "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550100\", \"+14155550300\"]\n  - name: Night\n    direction: inbound\n    phone_numbers: [\"+14155550400\", \"+14155550101\"]\n",
+        )
         .args(&["apply", "--auto-approve", "agents.yaml"])
         .run();
     out.code(1);
@@ -246,8 +261,9 @@ fn a_response_that_does_not_show_the_desired_settings_is_a_failure() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("changed agent \"Night\" (id a-4)"),
+        out.stdout.contains("skipped agent \"Night\" (id a-4): not attempted: it needs +14155550101 released by agent \"Support\" (id a-1)"),
         "{}",
         out.stdout
     );
+    assert_eq!(out.put_paths(), ["/api/v1/agents/a-1/calling"]);
 }

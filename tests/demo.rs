@@ -8,7 +8,9 @@ fn demo_plans_applies_and_converges() {
     out.code(0);
     for fragment in [
         "Plan: 4 to change, 1 unchanged, 2 not managed.",
-        "Apply complete: 4 changed, 0 failed, 1 unchanged, 2 not managed.",
+        "Warning: number +14155550199 goes off the air",
+        "Apply order (numbers move between inbound agents",
+        "Apply complete: 4 changed, 0 failed, 0 skipped, 1 unchanged, 2 not managed (4 PUTs).",
         "Plan: 0 to change, 5 unchanged, 2 not managed.",
         "4 PUTs, one per changed agent",
     ] {

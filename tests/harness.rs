@@ -22,7 +22,7 @@ pub const TOKEN: &str = "talq_TEST_SECRET_b7c9e2f4a1d8";
 /// |-----|-------------|-----------|------------------|-----------|
 /// | a-1 | Support     | inbound   | n-100, n-101     | published |
 /// | a-2 | Sales       | outbound  | n-200            | published |
-/// | a-3 | Callback    | inbound   | n-200            | published |
+/// | a-3 | Callback    | inbound   | n-200            | published | (callback role)
 /// | a-4 | Night       | inbound   | n-400            | published |
 /// | a-5 | Legacy IVR  | inbound   | n-500            | published |
 /// | a-6 | Twin        | outbound  |                  | published |
@@ -74,6 +74,7 @@ pub fn standard_seed() -> Seed {
                 direction: (*direction).into(),
                 current_status: (*status).into(),
                 phone_number_ids: phones.iter().map(|p| (*p).to_owned()).collect(),
+                callback: *id == "a-3",
             })
             .collect(),
     }
@@ -95,6 +96,9 @@ pub const MATCHING: &str = r#"agents:
     phone_numbers: ["+14155550400"]
 "#;
 
+/// A change to the simulator's configuration, applied before it starts.
+type Tweak = Box<dyn FnOnce(&mut SimConfig)>;
+
 /// Builds one run of the binary against a fresh simulator.
 pub struct Test {
     seed: Seed,
@@ -107,6 +111,20 @@ pub struct Test {
     no_color: bool,
     refused: Vec<(String, String)>,
     merge_numbers_on_put: bool,
+    tweaks: Vec<Tweak>,
+}
+
+/// A run of talkops in progress.
+pub struct Running {
+    child: std::process::Child,
+    before: usize,
+}
+
+impl Running {
+    /// The process id, to signal it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 /// What a run produced.
@@ -131,7 +149,20 @@ impl Test {
             no_color: false,
             refused: Vec::new(),
             merge_numbers_on_put: false,
+            tweaks: Vec::new(),
         }
+    }
+
+    /// Starts from this environment instead of the standard one.
+    pub fn seed(mut self, seed: Seed) -> Test {
+        self.seed = seed;
+        self
+    }
+
+    /// Adjusts the simulator's configuration (its fault knobs) before it starts.
+    pub fn sim(mut self, tweak: impl FnOnce(&mut SimConfig) + 'static) -> Test {
+        self.tweaks.push(Box::new(tweak));
+        self
     }
 
     /// Makes the simulator's PUT merge numbers instead of replacing them.
@@ -194,6 +225,9 @@ impl Test {
         config.page_size_cap = self.page_size_cap;
         config.refused_agents = self.refused.into_iter().collect();
         config.merge_numbers_on_put = self.merge_numbers_on_put;
+        for tweak in self.tweaks {
+            tweak(&mut config);
+        }
         let sim = talkover_sim::spawn(config, 0).expect("the simulator starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
         for (path, text) in &self.files {
@@ -245,6 +279,68 @@ impl Scenario {
         self.run_with(&args, None)
     }
 
+    /// Every request the simulator has seen so far.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.sim.journal()
+    }
+
+    /// Starts talkops without waiting for it, for tests that signal it mid-run.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        let before = self.sim.journal().len();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_talkops"));
+        command.args(args).stdin(Stdio::null());
+        self.environment(&mut command);
+        Running {
+            child: command.spawn().expect("talkops runs"),
+            before,
+        }
+    }
+
+    /// Waits for a run started with [`Scenario::spawn`].
+    #[track_caller]
+    pub fn finish(&self, running: Running) -> Output {
+        let output = running.child.wait_with_output().expect("talkops finishes");
+        self.output(output, running.before)
+    }
+
+    fn environment(&self, command: &mut Command) {
+        command
+            .current_dir(self.dir.path())
+            .env(
+                "TALKOVER_API_URL",
+                self.api_url.clone().unwrap_or_else(|| self.sim.url()),
+            )
+            .env_remove("TALKOVER_TOKEN")
+            .env_remove("NO_COLOR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(token) = &self.token {
+            command.env("TALKOVER_TOKEN", token);
+        }
+        if self.no_color {
+            command.env("NO_COLOR", "1");
+        }
+    }
+
+    #[track_caller]
+    fn output(&self, output: std::process::Output, before: usize) -> Output {
+        let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
+        let stderr = String::from_utf8(output.stderr).expect("utf-8 stderr");
+        for (stream, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            assert!(
+                !text.contains(TOKEN),
+                "the token leaked into {stream}:\n{text}"
+            );
+        }
+        Output {
+            stdout,
+            stderr,
+            code: output.status.code().unwrap_or(-1),
+            journal: self.sim.journal().split_off(before),
+            agents: self.sim.agents(),
+        }
+    }
+
     #[track_caller]
     fn run_with(&self, args: &[String], terminal: Option<&str>) -> Output {
         let before = self.sim.journal().len();
@@ -268,22 +364,7 @@ impl Scenario {
                 command
             }
         };
-        command
-            .current_dir(self.dir.path())
-            .env(
-                "TALKOVER_API_URL",
-                self.api_url.clone().unwrap_or_else(|| self.sim.url()),
-            )
-            .env_remove("TALKOVER_TOKEN")
-            .env_remove("NO_COLOR")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if let Some(token) = &self.token {
-            command.env("TALKOVER_TOKEN", token);
-        }
-        if self.no_color {
-            command.env("NO_COLOR", "1");
-        }
+        self.environment(&mut command);
         let mut child = command.spawn().expect("talkops runs");
         if let (Some(input), Some(mut stdin)) = (terminal, child.stdin.take()) {
             stdin
@@ -291,21 +372,7 @@ impl Scenario {
                 .expect("type into the terminal");
         }
         let output = child.wait_with_output().expect("talkops finishes");
-        let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
-        let stderr = String::from_utf8(output.stderr).expect("utf-8 stderr");
-        for (stream, text) in [("stdout", &stdout), ("stderr", &stderr)] {
-            assert!(
-                !text.contains(TOKEN),
-                "the token leaked into {stream}:\n{text}"
-            );
-        }
-        Output {
-            stdout,
-            stderr,
-            code: output.status.code().unwrap_or(-1),
-            journal: self.sim.journal().split_off(before),
-            agents: self.sim.agents(),
-        }
+        self.output(output, before)
     }
 }
 
@@ -331,6 +398,26 @@ impl Output {
     /// The PUTs the simulator received.
     pub fn puts(&self) -> Vec<&JournalEntry> {
         self.journal.iter().filter(|e| e.method == "PUT").collect()
+    }
+
+    /// Paths of the PUTs, sorted: for PUTs that may run concurrently in any order.
+    pub fn put_set(&self) -> Vec<&str> {
+        let mut paths = self.put_paths();
+        paths.sort_unstable();
+        paths
+    }
+
+    /// The one PUT to an agent.
+    #[track_caller]
+    pub fn put_to(&self, agent: &str) -> &JournalEntry {
+        let path = format!("/api/v1/agents/{agent}/calling");
+        let mut found = self
+            .journal
+            .iter()
+            .filter(|e| e.method == "PUT" && e.path == path);
+        let entry = found.next().unwrap_or_else(|| panic!("no PUT to {agent}"));
+        assert!(found.next().is_none(), "more than one PUT to {agent}");
+        entry
     }
 
     /// Paths of the PUTs, in order.

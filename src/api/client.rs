@@ -1,13 +1,16 @@
 //! The HTTP client: reading the environment (agents, paged; phone numbers) and the one write.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use serde::de::DeserializeOwned;
 
 use super::error::{scrub, ApiError};
+use super::retry::{self, Gate, RetryPolicy};
 use super::wire::{self, Envelope};
 use super::Token;
 use crate::state::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
@@ -21,12 +24,16 @@ const PAGE_CONCURRENCY: usize = 8;
 /// turn into an unbounded request loop.
 const MAX_PAGES: u64 = 100_000;
 
-/// A client for one Talkover environment (one base URL, one token).
+/// A client for one Talkover environment (one base URL, one token). Clones share the
+/// connection pool, the rate-limit gate and the counters.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Token,
+    options: ClientOptions,
+    gate: Arc<Gate>,
+    stats: Arc<Counters>,
 }
 
 /// What the server says an agent looks like after a successful PUT.
@@ -40,7 +47,7 @@ pub struct PutOutcome {
 
 impl Client {
     /// A client for `base_url` (e.g. `https://app.talkover.ai`) authenticating with `token`.
-    pub fn new(base_url: &str, token: Token) -> anyhow::Result<Client> {
+    pub fn new(base_url: &str, token: Token, options: ClientOptions) -> anyhow::Result<Client> {
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                 anyhow::anyhow!(
@@ -54,13 +61,16 @@ impl Client {
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("talkops/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
             .build()?;
         Ok(Client {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
             token,
+            options,
+            gate: Arc::default(),
+            stats: Arc::default(),
         })
     }
 
@@ -174,6 +184,41 @@ impl Client {
         Ok(numbers)
     }
 
+    /// The agents holding the callback role (`GET /callback-agents`), following a `meta` if
+    /// one appears. Asked only when a plan turns an inbound agent outbound.
+    pub async fn callback_agents(&self) -> Result<BTreeSet<AgentId>, ApiError> {
+        let url = format!("{}/api/v1/callback-agents", self.base);
+        let first: Envelope<Vec<wire::Agent>> = self
+            .send("GET /api/v1/callback-agents".into(), self.http.get(&url))
+            .await?;
+        let last_page = first
+            .meta
+            .as_ref()
+            .map_or(1, wire::Meta::pages)
+            .min(MAX_PAGES);
+        let mut ids: BTreeSet<AgentId> = first
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| AgentId::new(a.id))
+            .collect();
+        for page in 2..=last_page {
+            let next: Envelope<Vec<wire::Agent>> = self
+                .send(
+                    format!("GET /api/v1/callback-agents?page={page}"),
+                    self.http.get(format!("{url}?page={page}")),
+                )
+                .await?;
+            ids.extend(
+                next.data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| AgentId::new(a.id)),
+            );
+        }
+        Ok(ids)
+    }
+
     /// `PUT /agents/{id}/calling` with the direction and the complete list of numbers.
     pub async fn put_calling(
         &self,
@@ -207,32 +252,184 @@ impl Client {
         })
     }
 
+    /// Sends a request, retrying what the retry policy allows, and decodes a success.
     async fn send<T: DeserializeOwned>(
         &self,
         call: String,
         request: reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
+        let policy = self.options.retry;
+        let mut waited = Duration::ZERO;
+        let mut retry = 0;
+        loop {
+            // Wait for the rate-limit gate (its waits are pacing, not retries).
+            while let Some(wait) = self.gate.reserve(Instant::now()) {
+                self.log(|| {
+                    format!(
+                        "{call}: pacing for the rate limit, waiting {:.1}s",
+                        wait.as_secs_f64()
+                    )
+                });
+                tokio::time::sleep(wait).await;
+            }
+            let Some(attempt) = request.try_clone() else {
+                return Err(ApiError::Decode {
+                    call,
+                    reason: "the request cannot be repeated".into(),
+                });
+            };
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let outcome = self.attempt(&call, attempt).await;
+            let wait = match &outcome {
+                Attempt::Done(_) => None,
+                Attempt::Failed {
+                    error, retry_after, ..
+                } => {
+                    if let ApiError::Status { status: 429, .. } = error {
+                        self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    }
+                    retry_after.or_else(|| Some(policy.backoff(retry + 1)))
+                }
+                Attempt::Final(_) => None,
+            };
+            let error = match outcome {
+                Attempt::Done(body) => {
+                    self.log(|| format!("{call}: ok ({} ms)", started.elapsed().as_millis()));
+                    return serde_json::from_str(&body).map_err(|err| ApiError::Decode {
+                        call,
+                        reason: scrub(&err.to_string(), self.token.expose()),
+                    });
+                }
+                Attempt::Final(error) => return Err(error),
+                Attempt::Failed { error, .. } => error,
+            };
+            let Some(wait) = wait else {
+                return Err(error);
+            };
+            if retry >= policy.max_retries || waited + wait > policy.max_wait {
+                return Err(error.gave_up(retry + 1));
+            }
+            retry += 1;
+            waited += wait;
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            self.log(|| {
+                format!(
+                    "{error}; retry {retry} of {} in {:.1}s",
+                    policy.max_retries,
+                    wait.as_secs_f64()
+                )
+            });
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: the body of a success, or an error and whether it may be retried.
+    async fn attempt(&self, call: &str, request: reqwest::RequestBuilder) -> Attempt {
         let response = match request.send().await {
             Ok(response) => response,
-            Err(err) => return Err(ApiError::transport(call, &err)),
+            Err(err) => {
+                return Attempt::Failed {
+                    error: ApiError::transport(call.to_owned(), &err),
+                    retry_after: None,
+                }
+            }
         };
         let status = response.status();
+        self.gate
+            .observe(response.headers(), Instant::now(), SystemTime::now());
+        let retry_after = retry::retry_after(response.headers(), SystemTime::now());
         let body = match response.text().await {
             Ok(body) => body,
-            Err(err) => return Err(ApiError::transport(call, &err)),
+            Err(err) => {
+                return Attempt::Failed {
+                    error: ApiError::transport(call.to_owned(), &err),
+                    retry_after: None,
+                }
+            }
         };
-        if !status.is_success() {
-            return Err(ApiError::from_response(
-                call,
-                status.as_u16(),
-                &body,
-                self.token.expose(),
-            ));
+        if status.is_success() {
+            return Attempt::Done(body);
         }
-        serde_json::from_str(&body).map_err(|err| ApiError::Decode {
-            call,
-            reason: scrub(&err.to_string(), self.token.expose()),
-        })
+        let error =
+            ApiError::from_response(call.to_owned(), status.as_u16(), &body, self.token.expose());
+        if status.as_u16() == 429 {
+            // Everyone waits, not only this request: the limit is shared.
+            let wait = retry_after.unwrap_or(Duration::from_secs(1));
+            self.gate.pause(Instant::now() + wait);
+            Attempt::Failed {
+                error,
+                retry_after: Some(wait),
+            }
+        } else if status.is_server_error() {
+            Attempt::Failed { error, retry_after }
+        } else {
+            Attempt::Final(error)
+        }
+    }
+
+    /// What the client has done so far: requests sent (retries included), 429s received,
+    /// retries made.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            requests: self.stats.requests.load(Ordering::Relaxed),
+            rate_limited: self.stats.rate_limited.load(Ordering::Relaxed),
+            retries: self.stats.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    fn log(&self, message: impl FnOnce() -> String) {
+        if self.options.verbose {
+            eprintln!("talkops: {}", scrub(&message(), self.token.expose()));
+        }
+    }
+}
+
+/// The outcome of one attempt.
+enum Attempt {
+    Done(String),
+    /// Retryable (5xx, 429, transport), after `retry_after` when the server said.
+    Failed {
+        error: ApiError,
+        retry_after: Option<Duration>,
+    },
+    /// Not retryable (any other 4xx).
+    Final(ApiError),
+}
+
+/// Counts of what the client did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub retries: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// How the client behaves: timeouts, retries, logging.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Log requests and retries to stderr (`-v`).
+    pub verbose: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            verbose: false,
+        }
     }
 }
 

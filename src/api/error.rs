@@ -39,6 +39,34 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The same error, saying how many attempts were made before giving up.
+    pub(crate) fn gave_up(self, attempts: u32) -> ApiError {
+        let note = format!(" (gave up after {attempts} attempts)");
+        match self {
+            ApiError::Status {
+                call,
+                status,
+                message,
+                code,
+            } => ApiError::Status {
+                call,
+                status,
+                message: message + &note,
+                code,
+            },
+            ApiError::Transport {
+                call,
+                reason,
+                timeout,
+            } => ApiError::Transport {
+                call,
+                reason: reason + &note,
+                timeout,
+            },
+            other => other,
+        }
+    }
+
     /// A transport failure, described by its whole cause chain on one line. reqwest repeats
     /// messages down the chain ("error sending request: error sending request: ..."), and
     /// the URL is left out: `call` names the request and the caller names the host.

@@ -7,13 +7,15 @@
 
 mod client;
 mod error;
+mod retry;
 mod wire;
 
 use std::fmt;
 
-pub use client::{Client, PutOutcome};
+pub use client::{Client, ClientOptions, PutOutcome, Stats};
 pub(crate) use error::scrub;
 pub use error::ApiError;
+pub use retry::RetryPolicy;
 
 /// The API token. It has no `Display`, its `Debug` is redacted, and it is only ever read to
 /// build the `Authorization` header (marked sensitive there).

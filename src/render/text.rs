@@ -6,6 +6,7 @@ use std::fmt::Write;
 use similar::{ChangeTag, TextDiff};
 
 use crate::apply::{ApplyReport, Outcome};
+use crate::order::StepKind;
 use crate::plan::{Change, Plan};
 use crate::state::{Direction, PhoneId};
 
@@ -51,8 +52,24 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
             render_change(&mut out, plan, change, style);
             out.push('\n');
         }
+        if plan.order_matters() {
+            render_order(&mut out, plan);
+            out.push('\n');
+        }
     } else {
         out.push_str("No changes: every declared agent already matches the config.\n\n");
+    }
+    for warning in &plan.warnings {
+        let _ = writeln!(
+            out,
+            "{} {} (apply needs {})",
+            style.yellow("Warning:"),
+            warning.message,
+            warning.needs.flag()
+        );
+    }
+    if !plan.warnings.is_empty() {
+        out.push('\n');
     }
     let _ = writeln!(
         out,
@@ -96,6 +113,70 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, style: Style) {
     }
 }
 
+/// The steps that depend on each other, numbered: a number moving between inbound agents
+/// is released before it is claimed.
+fn render_order(out: &mut String, plan: &Plan) {
+    let shown: Vec<usize> = (0..plan.steps.len())
+        .filter(|&i| {
+            let step = &plan.steps[i];
+            step.kind == StepKind::Release
+                || !step.releases_for_others.is_empty()
+                || (!step.claims.is_empty() && !step.after.is_empty())
+        })
+        .collect();
+    let number_of = |step: usize| shown.iter().position(|&s| s == step).map(|p| p + 1);
+    let list = |phones: &[PhoneId]| {
+        phones
+            .iter()
+            .map(|p| plan.label(p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "Apply order (numbers move between inbound agents: each is released before it is claimed):"
+    );
+    for (position, &index) in shown.iter().enumerate() {
+        let step = &plan.steps[index];
+        let change = &plan.changes[step.change];
+        let who = format!("agent {:?} (id {})", change.name, change.id);
+        let mut line = match step.kind {
+            StepKind::Release => format!(
+                "release {} from {who} first (an extra PUT that breaks a cycle)",
+                list(&step.releases_for_others)
+            ),
+            StepKind::Final => {
+                let mut parts = Vec::new();
+                if !step.releases_for_others.is_empty() {
+                    parts.push(format!("releases {}", list(&step.releases_for_others)));
+                }
+                if !step.claims.is_empty() {
+                    parts.push(format!("claims {}", list(&step.claims)));
+                }
+                format!("{who} {}", parts.join(" and "))
+            }
+        };
+        let after: Vec<String> = step
+            .after
+            .iter()
+            .filter_map(|&d| number_of(d))
+            .map(|n| n.to_string())
+            .collect();
+        if !after.is_empty() {
+            let _ = write!(line, " (after {})", after.join(", "));
+        }
+        let _ = writeln!(out, "  {}. {line}", position + 1);
+    }
+    let others = plan.steps.len() - shown.len();
+    if others > 0 {
+        let _ = writeln!(
+            out,
+            "  The other {others} change{} depend on nothing and run in any order.",
+            if others == 1 { "" } else { "s" }
+        );
+    }
+}
+
 /// One line for the direction, then one per number in number order: the text `similar`
 /// diffs, so that a moved number reads as one `-` and one `+` line.
 fn settings_text(
@@ -132,23 +213,35 @@ pub fn render_report(report: &ApplyReport, style: Style) -> String {
                 line
             }
             Outcome::Failed { reason } => format!("{} {who}: {reason}", style.red("failed ")),
+            Outcome::Skipped { reason } => format!("{} {who}: {reason}", style.yellow("skipped")),
         };
         let _ = writeln!(out, "{line}");
     }
+    if report.interrupted {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.yellow("Interrupted: no PUT was started after the interrupt; the list above says what was and was not done.")
+        );
+    }
+    let verdict = if report.succeeded() {
+        "Apply complete"
+    } else if report.interrupted {
+        "Apply interrupted"
+    } else {
+        "Apply finished with failures"
+    };
     let _ = writeln!(
         out,
         "\n{}",
         style.bold(&format!(
-            "Apply {}: {} changed, {} failed, {} unchanged, {} not managed.",
-            if report.failed() == 0 {
-                "complete"
-            } else {
-                "finished with failures"
-            },
+            "{verdict}: {} changed, {} failed, {} skipped, {} unchanged, {} not managed ({} PUTs).",
             report.changed(),
             report.failed(),
+            report.skipped(),
             report.unchanged,
-            report.unmanaged
+            report.unmanaged,
+            report.puts
         ))
     );
     out

@@ -1,0 +1,294 @@
+//! How the client survives a rate-limited, occasionally failing API: which failures are
+//! retried, how long to wait, and the shared gate that paces requests by the server's
+//! rate-limit headers.
+//!
+//! Retried: 429 (after `Retry-After`, in seconds or as an HTTP date), 5xx, connection errors
+//! and timeouts, with exponential backoff and jitter, capped in attempts and in total wait.
+//! Every other 4xx is final. GETs and the calling PUT are idempotent, so a retry is safe.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::HeaderMap;
+
+/// Limits of the retry loop, from the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 = never retry).
+    pub max_retries: u32,
+    /// The most time spent waiting between attempts of one request, all waits together.
+    pub max_wait: Duration,
+    /// The first backoff; each retry doubles it, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 6,
+            max_wait: Duration::from_secs(120),
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Backoff before retry number `retry` (1-based): exponential, with "equal jitter" (half
+    /// fixed, half random) so that concurrent requests do not retry in lockstep.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let exponent = retry.saturating_sub(1).min(16);
+        let full = self
+            .base_backoff
+            .saturating_mul(1 << exponent)
+            .min(self.max_backoff);
+        let half = full / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+/// Parses `Retry-After`: delta-seconds, or an HTTP date (then the time until it, or zero).
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = parse_http_date(value)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Parses the IMF-fixdate form of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), the one
+/// servers send; the obsolete forms are not worth a dependency.
+pub fn parse_http_date(text: &str) -> Option<SystemTime> {
+    let mut parts = text.split_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day)?;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+    let year = i64::try_from(year).ok()? - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::try_from(month).ok()?;
+    let day_of_year =
+        (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::try_from(day).ok()? - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    u64::try_from(era * 146_097 + day_of_era - 719_468).ok()
+}
+
+/// Paces requests across all concurrent callers by what the server says is left of its
+/// rate limit (`X-RateLimit-Remaining`, `X-RateLimit-Reset`) and by `Retry-After` on a 429,
+/// so that talkops waits before the limit instead of hitting it, and a 429 pauses every
+/// request rather than only the one that got it.
+#[derive(Debug, Default)]
+pub struct Gate {
+    state: Mutex<GateState>,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    /// Requests the server still allows in this window, less those sent since it said so.
+    remaining: Option<u64>,
+    /// When the current window ends.
+    reset_at: Option<Instant>,
+    /// No request may start before this (after a 429's `Retry-After`).
+    paused_until: Option<Instant>,
+}
+
+impl Gate {
+    /// How long the caller must wait before sending; `None` means send now (and the
+    /// request has been counted against the window).
+    pub fn reserve(&self, now: Instant) -> Option<Duration> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = state.paused_until {
+            if until > now {
+                return Some(until - now);
+            }
+            state.paused_until = None;
+        }
+        if let Some(reset_at) = state.reset_at {
+            if reset_at <= now {
+                // A new window: what is left in it is unknown until a response says.
+                state.remaining = None;
+                state.reset_at = None;
+            }
+        }
+        match (state.remaining, state.reset_at) {
+            (Some(0), Some(reset_at)) => Some(reset_at - now),
+            (Some(left), _) => {
+                state.remaining = Some(left - 1);
+                None
+            }
+            (None, _) => None,
+        }
+    }
+
+    /// Learns from a response's rate-limit headers.
+    pub fn observe(&self, headers: &HeaderMap, now: Instant, wall: SystemTime) {
+        let number =
+            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        let (Some(remaining), Some(reset)) =
+            (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
+        else {
+            return;
+        };
+        // Reset is documented nowhere: small values are seconds from now, large ones a Unix
+        // time (as GitHub and others send it).
+        let until = if reset > 1_000_000_000 {
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
+            at.duration_since(wall).unwrap_or(Duration::ZERO)
+        } else {
+            Duration::from_secs(reset)
+        };
+        // A little slack so that a request sent "at" the reset is in the new window.
+        let reset_at = now + until + Duration::from_millis(100);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let same_window = state
+            .reset_at
+            .is_some_and(|known| reset_at <= known + Duration::from_millis(900));
+        state.remaining = Some(match (same_window, state.remaining) {
+            // Responses arrive out of order; within one window the lowest count is the truth.
+            (true, Some(known)) => known.min(remaining),
+            _ => remaining,
+        });
+        if !same_window || state.reset_at.is_none() {
+            state.reset_at = Some(reset_at);
+        }
+    }
+
+    /// Pauses every request until `until` (after a 429).
+    pub fn pause(&self, until: Instant) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.paused_until.is_none_or(|known| known < until) {
+            state.paused_until = Some(until);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "7")]), now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after", "Sun, 06 Nov 1994 08:49:40 GMT")]),
+                now
+            ),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after", "Sun, 06 Nov 1994 08:49:00 GMT")]),
+                now
+            ),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn http_dates_parse_across_leap_years() {
+        let at = |text| {
+            parse_http_date(text)
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs())
+        };
+        assert_eq!(at("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(at("Tue, 29 Feb 2028 12:00:00 GMT"), Some(1_835_438_400));
+        assert_eq!(at("Tue, 29 Feb 2028 12:00:00 UTC"), None);
+        assert_eq!(at("Tue, 29 Foo 2028 12:00:00 GMT"), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_within_its_bounds() {
+        let policy = RetryPolicy::default();
+        for retry in 1..12 {
+            let full = policy
+                .base_backoff
+                .saturating_mul(1 << (retry - 1))
+                .min(policy.max_backoff);
+            let wait = policy.backoff(retry);
+            assert!(
+                wait >= full / 2 && wait <= full,
+                "retry {retry}: {wait:?} of {full:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_gate_waits_when_the_window_is_spent_and_not_before() {
+        let gate = Gate::default();
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        assert_eq!(gate.reserve(now), None, "nothing known: go");
+        gate.observe(
+            &headers(&[("x-ratelimit-remaining", "2"), ("x-ratelimit-reset", "10")]),
+            now,
+            wall,
+        );
+        assert_eq!(gate.reserve(now), None);
+        assert_eq!(gate.reserve(now), None);
+        let wait = gate.reserve(now).expect("the window is spent");
+        assert!(wait > Duration::from_secs(9) && wait <= Duration::from_millis(10_100));
+        // After the reset, requests flow again.
+        assert_eq!(gate.reserve(now + Duration::from_secs(11)), None);
+    }
+
+    #[test]
+    fn a_pause_holds_every_request_until_it_ends() {
+        let gate = Gate::default();
+        let now = Instant::now();
+        gate.pause(now + Duration::from_secs(2));
+        assert_eq!(gate.reserve(now), Some(Duration::from_secs(2)));
+        assert_eq!(gate.reserve(now + Duration::from_secs(2)), None);
+    }
+}

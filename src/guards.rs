@@ -1,0 +1,354 @@
+//! Safety guards: plans that are surprising enough to need a flag before apply writes them.
+//! `plan` shows the warnings and succeeds; `apply` refuses unless told. Pure: it reads a plan,
+//! the live state and the callback role holders, and performs no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::plan::Plan;
+use crate::state::{AgentId, Direction, LiveState, PhoneId};
+
+/// When a plan counts as "large".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// More than this percentage of the managed agents changing is large...
+    pub max_change_percent: u32,
+    /// ...when at least this many agents are managed.
+    pub min_managed: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            max_change_percent: 30,
+            min_managed: 10,
+        }
+    }
+}
+
+/// The flag that lets apply go ahead despite a warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Override {
+    Force,
+    AllowUnrouted,
+}
+
+impl Override {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Override::Force => "--force",
+            Override::AllowUnrouted => "--allow-unrouted",
+        }
+    }
+}
+
+/// Which guard a warning comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GuardKind {
+    ChangeSize,
+    Unrouted,
+    CallbackRole,
+}
+
+/// A reason to stop and think before applying.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub kind: GuardKind,
+    pub message: String,
+    /// The flag that accepts it.
+    pub needs: Override,
+}
+
+/// Every guard that this plan trips. `callback_agents` is `None` when it was not asked for
+/// (no inbound agent turns outbound, so the callback guard cannot trip).
+pub fn check(
+    plan: &Plan,
+    live: &LiveState,
+    callback_agents: Option<&BTreeSet<AgentId>>,
+    thresholds: Thresholds,
+) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let who = |id: &AgentId| match live.agents.get(id) {
+        Some(agent) => format!("{:?} (id {id})", agent.name),
+        None => format!("id {id}"),
+    };
+
+    let managed = plan.changes.len() + plan.unchanged;
+    let changing = plan.changes.len();
+    if managed >= thresholds.min_managed
+        && changing * 100 > managed * thresholds.max_change_percent as usize
+    {
+        warnings.push(Warning {
+            kind: GuardKind::ChangeSize,
+            message: format!(
+                "{changing} of {managed} managed agents change ({}%), more than {}%",
+                changing * 100 / managed.max(1),
+                thresholds.max_change_percent
+            ),
+            needs: Override::Force,
+        });
+    }
+
+    // Numbers answered inbound today that no inbound agent answers afterwards.
+    let after: BTreeMap<&AgentId, (Direction, &BTreeSet<PhoneId>)> = plan
+        .changes
+        .iter()
+        .map(|c| (&c.id, (c.after.direction, &c.after.phone_ids)))
+        .collect();
+    let mut answered_before: BTreeMap<&PhoneId, Vec<&AgentId>> = BTreeMap::new();
+    let mut answered_after: BTreeSet<&PhoneId> = BTreeSet::new();
+    for agent in live.agents.values() {
+        if agent.direction == Some(Direction::Inbound) {
+            for phone in &agent.phone_ids {
+                answered_before.entry(phone).or_default().push(&agent.id);
+            }
+        }
+        let (direction, phones) = match after.get(&agent.id) {
+            Some((direction, phones)) => (Some(*direction), *phones),
+            None => (agent.direction, &agent.phone_ids),
+        };
+        if direction == Some(Direction::Inbound) {
+            answered_after.extend(phones);
+        }
+    }
+    for (phone, owners) in &answered_before {
+        if !answered_after.contains(phone) {
+            let owners: Vec<String> = owners.iter().map(|id| who(id)).collect();
+            warnings.push(Warning {
+                kind: GuardKind::Unrouted,
+                message: format!(
+                    "number {} goes off the air: inbound agent {} answers it today and no inbound agent will after this plan",
+                    plan_label(plan, live, phone),
+                    owners.join(", ")
+                ),
+                needs: Override::AllowUnrouted,
+            });
+        }
+    }
+    for change in &plan.changes {
+        let published = change.status.as_deref() == Some("published");
+        if published
+            && change.after.direction == Direction::Inbound
+            && change.after.phone_ids.is_empty()
+        {
+            warnings.push(Warning {
+                kind: GuardKind::Unrouted,
+                message: format!(
+                    "published inbound agent {} is left with no numbers: no call can reach it",
+                    who(&change.id)
+                ),
+                needs: Override::AllowUnrouted,
+            });
+        }
+    }
+
+    if let Some(callback) = callback_agents {
+        for change in &plan.changes {
+            if change.before.direction == Some(Direction::Inbound)
+                && change.after.direction == Direction::Outbound
+                && callback.contains(&change.id)
+            {
+                warnings.push(Warning {
+                    kind: GuardKind::CallbackRole,
+                    message: format!(
+                        "agent {} holds the callback role and turns outbound: callbacks are only routed to inbound agents",
+                        who(&change.id)
+                    ),
+                    needs: Override::Force,
+                });
+            }
+        }
+    }
+    warnings
+}
+
+/// Whether any change turns an inbound agent outbound (only then is the callback role
+/// worth a request).
+pub fn needs_callback_agents(plan: &Plan) -> bool {
+    plan.changes.iter().any(|c| {
+        c.before.direction == Some(Direction::Inbound) && c.after.direction == Direction::Outbound
+    })
+}
+
+fn plan_label(plan: &Plan, live: &LiveState, phone: &PhoneId) -> String {
+    plan.labels
+        .get(phone)
+        .cloned()
+        .unwrap_or_else(|| live.label(phone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Calling, Change, Target};
+    use crate::state::LiveAgent;
+
+    fn ids(list: &[&str]) -> BTreeSet<PhoneId> {
+        list.iter().map(|s| PhoneId::new(*s)).collect()
+    }
+
+    fn live(agents: &[(&str, Direction, &[&str])]) -> LiveState {
+        let mut state = LiveState::default();
+        for (id, direction, phones) in agents {
+            state.agents.insert(
+                AgentId::new(*id),
+                LiveAgent {
+                    id: AgentId::new(*id),
+                    name: id.to_uppercase(),
+                    direction: Some(*direction),
+                    status: Some("published".into()),
+                    phone_ids: ids(phones),
+                },
+            );
+            for phone in *phones {
+                state
+                    .phone_numbers
+                    .insert(PhoneId::new(*phone), Some(format!("+1{phone}")));
+            }
+        }
+        state
+    }
+
+    fn plan(state: &LiveState, changes: &[(&str, Direction, &[&str])], unchanged: usize) -> Plan {
+        Plan {
+            changes: changes
+                .iter()
+                .map(|(id, direction, phones)| {
+                    let current = &state.agents[&AgentId::new(*id)];
+                    Change {
+                        id: AgentId::new(*id),
+                        name: current.name.clone(),
+                        source: "t".into(),
+                        status: current.status.clone(),
+                        numbers_managed: true,
+                        before: Calling {
+                            direction: current.direction,
+                            phone_ids: current.phone_ids.clone(),
+                        },
+                        after: Target {
+                            direction: *direction,
+                            phone_ids: ids(phones),
+                        },
+                    }
+                })
+                .collect(),
+            unchanged,
+            ..Plan::default()
+        }
+    }
+
+    use Direction::{Inbound, Outbound};
+
+    #[test]
+    fn change_size_trips_above_the_percentage_with_enough_managed_agents() {
+        let state = live(&[
+            ("a", Outbound, &[]),
+            ("b", Outbound, &[]),
+            ("c", Outbound, &[]),
+            ("d", Outbound, &[]),
+        ]);
+        let three = plan(
+            &state,
+            &[
+                ("a", Inbound, &[]),
+                ("b", Inbound, &[]),
+                ("c", Inbound, &[]),
+            ],
+            7,
+        );
+        let size = |p: &Plan, t| {
+            check(p, &state, None, t)
+                .into_iter()
+                .filter(|w| w.kind == GuardKind::ChangeSize)
+                .count()
+        };
+        assert_eq!(
+            size(&three, Thresholds::default()),
+            0,
+            "3 of 10 is 30%, not more"
+        );
+        let four = plan(
+            &state,
+            &[
+                ("a", Inbound, &[]),
+                ("b", Inbound, &[]),
+                ("c", Inbound, &[]),
+                ("d", Inbound, &[]),
+            ],
+            6,
+        );
+        assert_eq!(size(&four, Thresholds::default()), 1, "4 of 10");
+        let few = plan(&state, &[("a", Inbound, &[]), ("b", Inbound, &[])], 0);
+        assert_eq!(
+            size(&few, Thresholds::default()),
+            0,
+            "fewer than 10 managed"
+        );
+        assert_eq!(
+            size(
+                &few,
+                Thresholds {
+                    max_change_percent: 50,
+                    min_managed: 2
+                }
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn a_number_nobody_answers_after_the_plan_is_named() {
+        let state = live(&[("a", Inbound, &["1", "2"]), ("b", Outbound, &["2"])]);
+        let warnings = check(
+            &plan(&state, &[("a", Inbound, &["2"])], 0),
+            &state,
+            None,
+            Thresholds::default(),
+        );
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].needs, Override::AllowUnrouted);
+        assert!(
+            warnings[0]
+                .message
+                .contains("number +11 goes off the air: inbound agent \"A\" (id a)"),
+            "{}",
+            warnings[0].message
+        );
+        // A move to another inbound agent keeps the number on the air.
+        let state = live(&[("a", Inbound, &["1"]), ("b", Inbound, &[])]);
+        let moved = plan(&state, &[("a", Inbound, &["9"]), ("b", Inbound, &["1"])], 0);
+        assert!(check(&moved, &state, None, Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn a_published_inbound_agent_with_no_numbers_is_named() {
+        let state = live(&[("a", Outbound, &[])]);
+        let warnings = check(
+            &plan(&state, &[("a", Inbound, &[])], 0),
+            &state,
+            None,
+            Thresholds::default(),
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0]
+            .message
+            .contains("published inbound agent \"A\" (id a) is left with no numbers"));
+    }
+
+    #[test]
+    fn a_callback_agent_turning_outbound_needs_force() {
+        let state = live(&[("a", Inbound, &["1"]), ("b", Inbound, &["1"])]);
+        let p = plan(&state, &[("a", Outbound, &["1"])], 0);
+        assert!(needs_callback_agents(&p));
+        let callback: BTreeSet<AgentId> = [AgentId::new("a")].into();
+        let warnings = check(&p, &state, Some(&callback), Thresholds::default());
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(
+            (warnings[0].kind, warnings[0].needs),
+            (GuardKind::CallbackRole, Override::Force)
+        );
+    }
+}
