@@ -48,6 +48,15 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// The report of a plan with nothing to do.
+    pub fn nothing(plan: &Plan) -> ApplyReport {
+        ApplyReport {
+            unchanged: plan.unchanged,
+            unmanaged: plan.unmanaged,
+            ..ApplyReport::default()
+        }
+    }
+
     fn count(&self, wanted: fn(&Outcome) -> bool) -> usize {
         self.results.iter().filter(|r| wanted(&r.outcome)).count()
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Manage Talkover voice agents' phone routing as code.
 ///
@@ -25,25 +25,42 @@ pub enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Show what apply would change. Writes nothing.
+    /// Show what apply would change. Writes nothing (but the --out file).
     Plan {
         #[command(flatten)]
         api: ApiArgs,
         #[command(flatten)]
         guards: GuardArgs,
+        #[command(flatten)]
+        output: OutputArgs,
         /// Exit 2 when there are changes, 0 when there are none (1 stays "error").
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Save the plan to FILE for `apply --plan FILE` (JSON; no token in it).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Record in the saved plan that its large change or callback warning was accepted.
+        #[arg(long)]
+        force: bool,
+        /// Record in the saved plan that numbers going off the air were accepted.
+        #[arg(long)]
+        allow_unrouted: bool,
+        /// Only these agents (name or id; repeatable). The whole config is still validated.
+        #[arg(long, value_name = "NAME_OR_ID")]
+        target: Vec<String>,
         /// Config files or directories (read recursively: *.yaml, *.yml).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Compute the plan, show it, and after confirmation make the changes.
+    /// Compute the plan, show it, and after confirmation make the changes; or perform a
+    /// saved plan exactly (--plan FILE).
     Apply {
         #[command(flatten)]
         api: ApiArgs,
         #[command(flatten)]
         guards: GuardArgs,
+        #[command(flatten)]
+        output: OutputArgs,
         /// Apply without asking. Required when stdin is not a terminal (CI).
         #[arg(long)]
         auto_approve: bool,
@@ -58,10 +75,27 @@ pub enum Command {
         /// wait for each other).
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         parallelism: u16,
+        /// Perform this saved plan (from `plan --out`) with no prompt: it was reviewed. Refused
+        /// if any agent it changes has changed on the server since.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "target", "auto_approve"])]
+        plan: Option<PathBuf>,
+        /// Only these agents (name or id; repeatable). The whole config is still validated.
+        #[arg(long, value_name = "NAME_OR_ID")]
+        target: Vec<String>,
         /// Config files or directories (read recursively: *.yaml, *.yml).
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "plan", value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// Write the environment's current calling settings as a talkops config.
+    Export {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Write to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print the JSON Schema (draft-07) of the config format, for editors.
+    Schema,
     /// Run plan, apply and plan again against a built-in local simulator: no account, no network.
     Demo,
 }
@@ -93,6 +127,31 @@ pub struct ApiArgs {
     /// Log each request, retry and rate-limit pause to stderr.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// How plans and reports are printed.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format of the plan and of apply's report.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Colour in text output (auto: only on a terminal, and never with NO_COLOR set).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// When a plan is large enough to need --force.

@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use talkover_sim::{Seed, SimConfig};
 
 use crate::api::{Client, ClientOptions, Token};
+use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::desired::{self, SourceFile};
 use crate::guards::Thresholds;
 use crate::{
@@ -36,7 +37,7 @@ pub(crate) fn run() -> anyhow::Result<u8> {
 
     let runtime = runtime()?;
     println!("$ talkops plan {EXAMPLE_NAME}\n");
-    let plan = runtime.block_on(make_plan(&client, &url, &config, thresholds))?;
+    let plan = runtime.block_on(make_plan(&client, &url, &config, thresholds, &[]))?;
     print!("{}", render::render_plan(&plan, style));
 
     // The night line going dark is intended here, so the demo says so, as a reviewer would.
@@ -50,13 +51,28 @@ pub(crate) fn run() -> anyhow::Result<u8> {
         parallelism: 8,
         thresholds,
     };
-    let code = runtime.block_on(plan_and_apply(&client, &url, &config, &options, style))?;
+    let output = OutputArgs {
+        format: Format::Text,
+        color: if style.color {
+            ColorChoice::Always
+        } else {
+            ColorChoice::Never
+        },
+    };
+    let code = runtime.block_on(plan_and_apply(
+        &client,
+        &url,
+        &config,
+        &[],
+        &options,
+        &output,
+    ))?;
     if code != 0 {
         bail!("the demo apply did not succeed");
     }
 
     println!("\n$ talkops plan --detailed-exitcode {EXAMPLE_NAME}\n");
-    let again = runtime.block_on(make_plan(&client, &url, &config, thresholds))?;
+    let again = runtime.block_on(make_plan(&client, &url, &config, thresholds, &[]))?;
     print!("{}", render::render_plan(&again, style));
     if again.has_changes() {
         bail!("the demo did not converge: the second plan still has changes");

@@ -2,7 +2,7 @@
 //!
 //! Numbers are compared as sets, so order never makes a change; diff never performs I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use crate::plan::{Calling, Change, Plan, Target};
 use crate::resolve::ResolvedAgent;
@@ -13,7 +13,7 @@ use crate::state::{LiveState, PhoneId};
 pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
     let mut changes = Vec::new();
     let mut unchanged = 0;
-    let mut labels = BTreeMap::new();
+    let mut numbers = BTreeMap::new();
     for agent in resolved {
         let Some(current) = live.agents.get(&agent.id) else {
             // resolve only returns agents that exist; nothing to compare otherwise.
@@ -34,9 +34,11 @@ pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
             unchanged += 1;
             continue;
         }
-        let shown: BTreeSet<_> = before.phone_ids.union(&after.phone_ids).collect();
-        for id in shown {
-            labels.insert(id.clone(), live.label(id));
+        for id in before.phone_ids.union(&after.phone_ids) {
+            let known = live.phone_numbers.get(id).cloned().flatten();
+            if let Some(number) = known.or_else(|| live.extra_labels.get(id).cloned()) {
+                numbers.insert(id.clone(), number);
+            }
         }
         changes.push(Change {
             id: agent.id.clone(),
@@ -49,17 +51,40 @@ pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
         });
     }
     changes.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-    disambiguate(&mut labels);
     let unmanaged = live.agents.len().saturating_sub(changes.len() + unchanged);
     let steps = crate::order::order(&changes);
-    Plan {
+    let mut plan = Plan {
         changes,
         unchanged,
         unmanaged,
-        labels,
+        numbers,
         steps,
-        warnings: Vec::new(),
+        ..Plan::default()
+    };
+    plan.relabel();
+    plan
+}
+
+/// How each phone id of the changes is shown: its number; the id too where two ids share a
+/// number (or a number is unknown), since a change must never look like no change.
+pub fn labels(
+    changes: &[crate::plan::Change],
+    numbers: &BTreeMap<PhoneId, String>,
+) -> BTreeMap<PhoneId, String> {
+    let mut labels = BTreeMap::new();
+    for change in changes {
+        for id in change
+            .before
+            .phone_ids
+            .iter()
+            .chain(&change.after.phone_ids)
+        {
+            let label = numbers.get(id).cloned().unwrap_or_else(|| id.to_string());
+            labels.insert(id.clone(), label);
+        }
     }
+    disambiguate(&mut labels);
+    labels
 }
 
 /// Two phone ids showing the same number (or a number without one, shown by id) would make a
@@ -83,6 +108,7 @@ mod tests {
     use super::*;
     use crate::desired::Source;
     use crate::state::{AgentId, Direction, LiveAgent};
+    use std::collections::BTreeSet;
 
     fn ids(list: &[&str]) -> BTreeSet<PhoneId> {
         list.iter().map(|s| PhoneId::new(*s)).collect()

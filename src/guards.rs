@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
 use crate::state::{AgentId, Direction, LiveState, PhoneId};
@@ -28,7 +28,7 @@ impl Default for Thresholds {
 }
 
 /// The flag that lets apply go ahead despite a warning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Override {
     Force,
@@ -45,7 +45,7 @@ impl Override {
 }
 
 /// Which guard a warning comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GuardKind {
     ChangeSize,
@@ -54,7 +54,7 @@ pub enum GuardKind {
 }
 
 /// A reason to stop and think before applying.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     pub kind: GuardKind,
     pub message: String,

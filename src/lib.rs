@@ -4,12 +4,14 @@
 //!
 //! ```text
 //! files --desired--> DesiredConfig --resolve(+ LiveState from api)--> ResolvedAgent[]
-//!       --diff--> Plan --render--> text        --apply(api)--> ApplyReport --render--> text
+//!       --diff--> Plan (+ order, guards) --render--> text | markdown | json (document)
+//!       --apply(api)--> ApplyReport --render--> text | markdown | json
 //! ```
 //!
-//! `desired`, `resolve`, `diff`, `plan` and `render` are pure; only `api` (and `apply`, through
-//! it) touch the network, and only `desired::load` touches the disk. [`run`] wires the stages
-//! to the command line.
+//! `desired`, `resolve`, `diff`, `order`, `guards`, `plan`, `document`, `export` and `render`
+//! are pure; only `api` (and `apply`, through it) touch the network, and only
+//! `desired::load` and this module touch the disk. [`run`] wires the stages to the command
+//! line.
 
 pub mod api;
 pub mod apply;
@@ -17,27 +19,34 @@ mod cli;
 mod demo;
 pub mod desired;
 pub mod diff;
+pub mod document;
+pub mod export;
 pub mod guards;
 pub mod order;
 pub mod plan;
 pub mod render;
 pub mod resolve;
+pub mod schema;
 pub mod settings;
 pub mod state;
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Parser;
 
 use crate::api::Client;
-use crate::cli::{Arguments, Command};
+use crate::apply::ApplyReport;
+use crate::cli::{Arguments, Command, Format, OutputArgs};
 use crate::desired::DesiredConfig;
+use crate::document::{OverridesDocument, PlanDocument, FORMAT_VERSION};
 use crate::plan::Plan;
 use crate::render::Style;
 use crate::settings::Settings;
+use crate::state::LiveState;
 
 /// Runs talkops with these arguments (the first is the program name) and returns the exit
 /// code: 0 success, 1 error, 2 changes present under `plan --detailed-exitcode`.
@@ -59,7 +68,12 @@ where
         Command::Plan {
             api,
             guards,
+            output,
             detailed_exitcode,
+            out,
+            force,
+            allow_unrouted,
+            target,
             paths,
         } => {
             let (config, settings, client) = prepare(&paths, &api)?;
@@ -68,8 +82,23 @@ where
                 &settings.api_url,
                 &config,
                 thresholds(&guards),
+                &target,
             ))?;
-            print!("{}", render::render_plan(&plan, settings::style()));
+            let overrides = OverridesDocument {
+                force,
+                allow_unrouted,
+            };
+            let document = PlanDocument::new(&plan, &settings.api_url, overrides);
+            print_plan(&plan, &document, &output)?;
+            if let Some(path) = out {
+                let text = serde_json::to_string_pretty(&document)?;
+                std::fs::write(&path, text + "\n")
+                    .with_context(|| format!("cannot write the plan to {}", path.display()))?;
+                eprintln!(
+                    "Saved the plan to {path}. Apply exactly this plan with: talkops apply --plan {path}",
+                    path = path.display()
+                );
+            }
             Ok(if detailed_exitcode && plan.has_changes() {
                 2
             } else {
@@ -79,33 +108,77 @@ where
         Command::Apply {
             api,
             guards,
+            output,
             auto_approve,
             force,
             allow_unrouted,
             parallelism,
+            plan,
+            target,
             paths,
         } => {
-            let (config, settings, client) = prepare(&paths, &api)?;
+            let overrides = Overrides {
+                force,
+                allow_unrouted,
+            };
             let options = ApplyOptions {
-                approval: if auto_approve {
+                approval: if auto_approve || plan.is_some() {
                     Approval::Given
                 } else {
                     Approval::AskOnTerminal
                 },
-                overrides: Overrides {
-                    force,
-                    allow_unrouted,
-                },
+                overrides,
                 parallelism: usize::from(parallelism),
                 thresholds: thresholds(&guards),
             };
+            if let Some(file) = plan {
+                let settings = Settings::resolve(&api)?;
+                let client =
+                    Client::new(&settings.api_url, settings.token.clone(), settings.client)?;
+                return runtime()?.block_on(apply_saved(
+                    &client,
+                    &settings.api_url,
+                    &file,
+                    &options,
+                    &output,
+                ));
+            }
+            let (config, settings, client) = prepare(&paths, &api)?;
             runtime()?.block_on(plan_and_apply(
                 &client,
                 &settings.api_url,
                 &config,
+                &target,
                 &options,
-                settings::style(),
+                &output,
             ))
+        }
+        Command::Export { api, out } => {
+            let settings = Settings::resolve(&api)?;
+            let client = Client::new(&settings.api_url, settings.token.clone(), settings.client)?;
+            let live = runtime()?.block_on(read_live(&client, &settings.api_url))?;
+            let text = export::export(
+                &live,
+                &settings.api_url,
+                &document::rfc3339(std::time::SystemTime::now()),
+            );
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "Exported {} agents to {}",
+                        live.agents.len(),
+                        path.display()
+                    );
+                }
+                None => print!("{text}"),
+            }
+            Ok(0)
+        }
+        Command::Schema => {
+            print!("{}", schema::SCHEMA);
+            Ok(0)
         }
         Command::Demo => demo::run(),
     }
@@ -149,23 +222,61 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+async fn read_live(client: &Client, api_url: &str) -> anyhow::Result<LiveState> {
+    client
+        .fetch_live()
+        .await
+        .with_context(|| format!("cannot read the environment at {api_url}"))
+}
+
 /// Reads the live environment, resolves the config against it, diffs, orders and judges the
-/// guards: all validation happens here, before anything could be written.
+/// guards: all validation happens here, before anything could be written. With `targets`,
+/// only the declared agents with those names or ids are planned.
 pub(crate) async fn make_plan(
     client: &Client,
     api_url: &str,
     config: &DesiredConfig,
     thresholds: guards::Thresholds,
+    targets: &[String],
 ) -> anyhow::Result<Plan> {
-    let live = client
-        .fetch_live()
-        .await
-        .with_context(|| format!("cannot read the environment at {api_url}"))?;
-    let resolved = resolve::resolve(config, &live)?;
+    let live = read_live(client, api_url).await?;
+    let mut resolved = resolve::resolve(config, &live)?;
+    let declared = resolved.len();
+    if !targets.is_empty() {
+        let matches = |agent: &resolve::ResolvedAgent, target: &str| {
+            agent.id.as_str() == target
+                || live.agents.get(&agent.id).is_some_and(|a| a.name == target)
+        };
+        let unknown: Vec<&str> = targets
+            .iter()
+            .filter(|t| !resolved.iter().any(|a| matches(a, t)))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            bail!(
+                "--target {} matches no agent declared in the config (give a declared agent's name or id)",
+                unknown.join(", --target ")
+            );
+        }
+        resolved.retain(|a| targets.iter().any(|t| matches(a, t)));
+    }
     let mut plan = diff::diff(&resolved, &live);
-    // The callback role matters only when an inbound agent turns outbound; asking only then
-    // keeps a plan at its floor of requests.
-    let callback = if guards::needs_callback_agents(&plan) {
+    plan.untargeted = declared - resolved.len();
+    plan.unmanaged = plan.unmanaged.saturating_sub(plan.untargeted);
+    judge_guards(client, api_url, &mut plan, &live, thresholds).await?;
+    Ok(plan)
+}
+
+/// Fills in the plan's warnings. The callback role matters only when an inbound agent turns
+/// outbound; asking only then keeps a plan at its floor of requests.
+async fn judge_guards(
+    client: &Client,
+    api_url: &str,
+    plan: &mut Plan,
+    live: &LiveState,
+    thresholds: guards::Thresholds,
+) -> anyhow::Result<()> {
+    let callback = if guards::needs_callback_agents(plan) {
         Some(
             client
                 .callback_agents()
@@ -175,14 +286,42 @@ pub(crate) async fn make_plan(
     } else {
         None
     };
-    plan.warnings = guards::check(&plan, &live, callback.as_ref(), thresholds);
-    Ok(plan)
+    plan.warnings = guards::check(plan, live, callback.as_ref(), thresholds);
+    Ok(())
+}
+
+/// Prints the plan in the chosen format on stdout.
+fn print_plan(plan: &Plan, document: &PlanDocument, output: &OutputArgs) -> anyhow::Result<()> {
+    match output.format {
+        Format::Text => print!(
+            "{}",
+            render::render_plan(plan, settings::style_for(output.color))
+        ),
+        Format::Markdown => print!("{}", render::render_plan_markdown(plan)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(document)?),
+    }
+    Ok(())
+}
+
+fn print_report(report: &ApplyReport, output: &OutputArgs) -> anyhow::Result<()> {
+    match output.format {
+        Format::Text => print!(
+            "{}",
+            render::render_report(report, settings::style_for(output.color))
+        ),
+        Format::Markdown => print!("{}", render::render_report_markdown(report)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&document::ReportDocument::new(report))?
+        ),
+    }
+    Ok(())
 }
 
 /// Whether apply may proceed without asking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Approval {
-    /// `--auto-approve` (or the demo).
+    /// `--auto-approve`, a saved plan, or the demo.
     Given,
     /// Ask on a terminal; refuse when there is none.
     AskOnTerminal,
@@ -217,34 +356,61 @@ pub(crate) async fn plan_and_apply(
     client: &Client,
     api_url: &str,
     config: &DesiredConfig,
+    targets: &[String],
     options: &ApplyOptions,
-    style: Style,
+    output: &OutputArgs,
 ) -> anyhow::Result<u8> {
-    let plan = make_plan(client, api_url, config, options.thresholds).await?;
-    print!("{}", render::render_plan(&plan, style));
+    let plan = make_plan(client, api_url, config, options.thresholds, targets).await?;
+    // The plan goes where the report goes when that is text; with a machine format on
+    // stdout, people still see the plan, on stderr.
+    let style = settings::style_for(output.color);
+    if output.format == Format::Text {
+        print!("{}", render::render_plan(&plan, style));
+    } else {
+        eprint!("{}", render::render_plan(&plan, Style { color: false }));
+    }
     if !plan.has_changes() {
-        println!("Nothing to apply.");
+        if output.format == Format::Text {
+            println!("Nothing to apply.");
+        }
+        print_report(&apply::ApplyReport::nothing(&plan), output)?;
         return Ok(0);
     }
-    let mut missing: Vec<&str> = plan
+    check_overrides(&plan, options.overrides)?;
+    if options.approval == Approval::AskOnTerminal && !confirm(api_url)? {
+        bail!("apply cancelled; nothing was changed");
+    }
+    execute(client, &plan, options, output).await
+}
+
+/// Refuses, naming the flags, when a warning has not been accepted.
+fn check_overrides(plan: &Plan, overrides: Overrides) -> anyhow::Result<()> {
+    let missing: BTreeSet<&str> = plan
         .warnings
         .iter()
-        .filter(|w| !options.overrides.allow(w.needs))
+        .filter(|w| !overrides.allow(w.needs))
         .map(|w| w.needs.flag())
         .collect();
-    missing.sort_unstable();
-    missing.dedup();
     if !missing.is_empty() {
         bail!(
             "refusing to apply: the plan trips {} (see the warnings above); review it and pass {} to apply anyway. Nothing was changed",
             if missing.len() == 1 { "a guard" } else { "guards" },
-            missing.join(" and ")
+            missing.into_iter().collect::<Vec<_>>().join(" and ")
         );
     }
-    if options.approval == Approval::AskOnTerminal && !confirm(api_url)? {
-        bail!("apply cancelled; nothing was changed");
+    Ok(())
+}
+
+/// Performs the plan's steps and prints the report.
+async fn execute(
+    client: &Client,
+    plan: &Plan,
+    options: &ApplyOptions,
+    output: &OutputArgs,
+) -> anyhow::Result<u8> {
+    if output.format == Format::Text {
+        println!();
     }
-    println!();
     // From here on Ctrl-C no longer kills the process: it stops new PUTs (and a second one
     // abandons those in flight), so that the report can say what was done.
     let (sender, mut interrupts) = tokio::sync::mpsc::unbounded_channel();
@@ -255,10 +421,124 @@ pub(crate) async fn plan_and_apply(
             }
         }
     });
-    let report = apply::apply(client, &plan, options.parallelism, &mut interrupts).await;
+    let report = apply::apply(client, plan, options.parallelism, &mut interrupts).await;
     listener.abort();
-    print!("{}", render::render_report(&report, style));
+    print_report(&report, output)?;
     Ok(if report.succeeded() { 0 } else { 1 })
+}
+
+/// `apply --plan FILE`: performs exactly the saved steps, after checking that the file
+/// belongs to this API and version and that no agent it changes has changed since.
+async fn apply_saved(
+    client: &Client,
+    api_url: &str,
+    file: &Path,
+    options: &ApplyOptions,
+    output: &OutputArgs,
+) -> anyhow::Result<u8> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the saved plan {}", file.display()))?;
+    let shown = file.display();
+    let version: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{shown} is not a saved talkops plan (not JSON)"))?;
+    match version.get("format_version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(v) => bail!(
+            "{shown} is a plan in format version {v}, made by talkops {}; this talkops {} reads version {FORMAT_VERSION}. Make the plan again with this version",
+            version.get("talkops_version").and_then(serde_json::Value::as_str).unwrap_or("(unknown)"),
+            env!("CARGO_PKG_VERSION")
+        ),
+        None => bail!("{shown} is not a saved talkops plan (no format_version)"),
+    }
+    let document: PlanDocument = serde_json::from_str(&text)
+        .with_context(|| format!("{shown} is not a valid saved talkops plan"))?;
+    if document.api_url != api_url {
+        bail!(
+            "{shown} was made against {}, not {api_url}; refusing to apply it here. Nothing was changed",
+            document.api_url
+        );
+    }
+    let mut plan = document
+        .to_plan()
+        .map_err(|reason| anyhow::anyhow!("{shown} is not a valid saved talkops plan: {reason}"))?;
+
+    let live = read_live(client, api_url).await?;
+    let drifted = drift(&plan, &live);
+    if !drifted.is_empty() {
+        bail!(
+            "refusing to apply {shown}: {} agent{} it changes changed on the server since the plan was made (at {}):\n  {}\nMake and review a new plan. Nothing was changed",
+            drifted.len(),
+            if drifted.len() == 1 { "" } else { "s" },
+            document.created_at,
+            drifted.join("\n  ")
+        );
+    }
+    // The guards are judged again on today's environment; the flags given now and those
+    // recorded in the plan both count.
+    judge_guards(client, api_url, &mut plan, &live, options.thresholds).await?;
+    let overrides = Overrides {
+        force: options.overrides.force || document.overrides.force,
+        allow_unrouted: options.overrides.allow_unrouted || document.overrides.allow_unrouted,
+    };
+    let style = settings::style_for(output.color);
+    if output.format == Format::Text {
+        print!("{}", render::render_plan(&plan, style));
+    } else {
+        eprint!("{}", render::render_plan(&plan, Style { color: false }));
+    }
+    if !plan.has_changes() {
+        print_report(&apply::ApplyReport::nothing(&plan), output)?;
+        return Ok(0);
+    }
+    check_overrides(&plan, overrides)?;
+    execute(client, &plan, options, output).await
+}
+
+/// Each changed agent whose live settings differ from those the plan was made from.
+fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
+    let mut drifted = Vec::new();
+    for change in &plan.changes {
+        let who = format!("agent {:?} (id {})", change.name, change.id);
+        let Some(now) = live.agents.get(&change.id) else {
+            drifted.push(format!("{who}: no longer exists"));
+            continue;
+        };
+        let mut what = Vec::new();
+        if now.direction != change.before.direction {
+            what.push(format!(
+                "direction was {}, is now {}",
+                change.before.direction.map_or("(unknown)", |d| d.as_str()),
+                now.direction.map_or("(unknown)", |d| d.as_str())
+            ));
+        }
+        let label = |id: &state::PhoneId| {
+            plan.numbers
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| live.label(id))
+        };
+        let gained: Vec<String> = now
+            .phone_ids
+            .difference(&change.before.phone_ids)
+            .map(label)
+            .collect();
+        let lost: Vec<String> = change
+            .before
+            .phone_ids
+            .difference(&now.phone_ids)
+            .map(label)
+            .collect();
+        if !gained.is_empty() {
+            what.push(format!("gained {}", gained.join(", ")));
+        }
+        if !lost.is_empty() {
+            what.push(format!("lost {}", lost.join(", ")));
+        }
+        if !what.is_empty() {
+            drifted.push(format!("{who}: {}", what.join("; ")));
+        }
+    }
+    drifted
 }
 
 /// Asks on the terminal; without one, refuses rather than assume consent.

@@ -74,7 +74,11 @@ pub struct Plan {
     pub unchanged: usize,
     /// Live agents the config does not declare: never touched.
     pub unmanaged: usize,
-    /// How each phone id in the plan is shown: its E.164 number, or the id when unknown.
+    /// Declared agents left out by `--target`.
+    pub untargeted: usize,
+    /// The number of each phone id in the plan, where the API gave one.
+    pub numbers: BTreeMap<PhoneId, String>,
+    /// How each phone id in the plan is shown (see [`crate::diff::labels`]).
     pub labels: BTreeMap<PhoneId, String>,
     /// The PUTs to make, in a safe order, with their dependencies (see [`crate::order`]).
     pub steps: Vec<Step>,
@@ -86,6 +90,11 @@ impl Plan {
     /// Whether applying the plan would write anything.
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    /// Recomputes `labels` from the changes and `numbers`.
+    pub fn relabel(&mut self) {
+        self.labels = crate::diff::labels(&self.changes, &self.numbers);
     }
 
     /// Whether the order of the PUTs matters: some claim needs a release first.

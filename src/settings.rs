@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context};
 
 use crate::api::{ClientOptions, RetryPolicy, Token};
-use crate::cli::ApiArgs;
+use crate::cli::{ApiArgs, ColorChoice};
 use crate::render::Style;
 
 /// The environment variable that holds the API token.
@@ -81,10 +81,21 @@ pub fn check_api_url(text: &str) -> anyhow::Result<String> {
 
 /// Colour only when stdout is a terminal and `NO_COLOR` is not set (https://no-color.org).
 pub fn style() -> Style {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Style {
-        color: !no_color && std::io::stdout().is_terminal(),
-    }
+    style_for(ColorChoice::Auto)
+}
+
+/// `--color`: `always` and `never` as said; `auto` as [`style`]. `NO_COLOR` wins over
+/// `auto` only: an explicit `--color always` is a request.
+pub fn style_for(choice: ColorChoice) -> Style {
+    let color = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            !no_color && std::io::stdout().is_terminal()
+        }
+    };
+    Style { color }
 }
 
 #[cfg(test)]

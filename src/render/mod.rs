@@ -1,6 +1,8 @@
 //! Turning plans and apply reports into text for people. Rendering is pure: it returns
 //! strings, and the caller decides where they go.
 
+mod markdown;
 mod text;
 
+pub use markdown::{render_plan_markdown, render_report_markdown, MAX_CHARS};
 pub use text::{render_plan, render_report, Style};

@@ -71,11 +71,16 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     if !plan.warnings.is_empty() {
         out.push('\n');
     }
+    let untargeted = if plan.untargeted > 0 {
+        format!(", {} not targeted", plan.untargeted)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
         "{}",
         style.bold(&format!(
-            "Plan: {} to change, {} unchanged, {} not managed.",
+            "Plan: {} to change, {} unchanged, {} not managed{untargeted}.",
             plan.changes.len(),
             plan.unchanged,
             plan.unmanaged
@@ -116,6 +121,17 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, style: Style) {
 /// The steps that depend on each other, numbered: a number moving between inbound agents
 /// is released before it is claimed.
 fn render_order(out: &mut String, plan: &Plan) {
+    let _ = writeln!(
+        out,
+        "Apply order (numbers move between inbound agents: each is released before it is claimed):"
+    );
+    for line in render_order_lines(plan) {
+        let _ = writeln!(out, "  {line}");
+    }
+}
+
+/// The lines of the apply order, each starting with its number (`1. ...`).
+pub(crate) fn render_order_lines(plan: &Plan) -> Vec<String> {
     let shown: Vec<usize> = (0..plan.steps.len())
         .filter(|&i| {
             let step = &plan.steps[i];
@@ -132,10 +148,7 @@ fn render_order(out: &mut String, plan: &Plan) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let _ = writeln!(
-        out,
-        "Apply order (numbers move between inbound agents: each is released before it is claimed):"
-    );
+    let mut lines = Vec::new();
     for (position, &index) in shown.iter().enumerate() {
         let step = &plan.steps[index];
         let change = &plan.changes[step.change];
@@ -165,16 +178,16 @@ fn render_order(out: &mut String, plan: &Plan) {
         if !after.is_empty() {
             let _ = write!(line, " (after {})", after.join(", "));
         }
-        let _ = writeln!(out, "  {}. {line}", position + 1);
+        lines.push(format!("{}. {line}", position + 1));
     }
     let others = plan.steps.len() - shown.len();
     if others > 0 {
-        let _ = writeln!(
-            out,
-            "  The other {others} change{} depend on nothing and run in any order.",
+        lines.push(format!(
+            "The other {others} change{} depend on nothing and run in any order.",
             if others == 1 { "" } else { "s" }
-        );
+        ));
     }
+    lines
 }
 
 /// One line for the direction, then one per number in number order: the text `similar`

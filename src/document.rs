@@ -1,0 +1,367 @@
+//! The plan as a versioned JSON document: what `plan --format json` prints and what
+//! `plan --out` saves for `apply --plan`. It holds everything needed to perform the plan
+//! exactly (resolved ids, ordered steps) and to check that nothing drifted (each changed
+//! agent's live settings when the plan was made), and never the token.
+//!
+//! Pure: conversion between [`Plan`] and [`PlanDocument`], no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::guards::Warning;
+use crate::order::{Step, StepKind};
+use crate::plan::{Calling, Change, Plan, Target};
+use crate::state::{AgentId, Direction, PhoneId};
+
+/// Bumped on any change that an older talkops could not read correctly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The JSON plan (schema in the README, "JSON plan format").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDocument {
+    pub format_version: u32,
+    pub talkops_version: String,
+    /// The API the plan was made against; `apply --plan` refuses any other.
+    pub api_url: String,
+    /// When the plan was made (RFC 3339, UTC).
+    pub created_at: String,
+    pub summary: Summary,
+    pub changes: Vec<ChangeDocument>,
+    /// The PUTs in a safe order; `after` holds indices into this list.
+    pub steps: Vec<StepDocument>,
+    pub warnings: Vec<Warning>,
+    /// The guard flags given when the plan was made.
+    pub overrides: OverridesDocument,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub to_change: usize,
+    pub unchanged: usize,
+    pub not_managed: usize,
+    /// Declared agents left out by `--target`.
+    #[serde(default)]
+    pub not_targeted: usize,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverridesDocument {
+    pub force: bool,
+    pub allow_unrouted: bool,
+}
+
+/// A phone number: its id, and its E.164 number when the API gave one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberDocument {
+    pub id: String,
+    pub number: Option<String>,
+}
+
+/// An agent's calling settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsDocument {
+    /// `null` only for a live agent whose direction the API did not report.
+    pub direction: Option<Direction>,
+    pub phone_numbers: Vec<NumberDocument>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeDocument {
+    pub agent_id: String,
+    pub agent_name: String,
+    /// Where the agent is declared (`file:line`).
+    pub source: String,
+    /// `draft` or `published`, as the API reported it.
+    pub status: Option<String>,
+    /// False when the config omits `phone_numbers` (the current numbers are kept).
+    pub numbers_managed: bool,
+    /// The live settings when the plan was made: the fingerprint `apply --plan` checks.
+    pub before: SettingsDocument,
+    pub after: SettingsDocument,
+    pub direction_changes: bool,
+    pub numbers_added: Vec<NumberDocument>,
+    pub numbers_removed: Vec<NumberDocument>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepDocument {
+    /// Index into `changes`.
+    pub change: usize,
+    pub agent_id: String,
+    pub kind: StepKind,
+    /// What the PUT sends.
+    pub direction: Direction,
+    pub phone_number_ids: Vec<String>,
+    /// Indices of the steps that must succeed first.
+    pub after: Vec<usize>,
+    pub claims: Vec<String>,
+    pub releases_for_others: Vec<String>,
+}
+
+impl PlanDocument {
+    /// The document for a plan made now against `api_url`.
+    pub fn new(plan: &Plan, api_url: &str, overrides: OverridesDocument) -> PlanDocument {
+        let number = |id: &PhoneId| NumberDocument {
+            id: id.to_string(),
+            number: plan.numbers.get(id).cloned(),
+        };
+        let numbers = |ids: &mut dyn Iterator<Item = &PhoneId>| ids.map(number).collect::<Vec<_>>();
+        PlanDocument {
+            format_version: FORMAT_VERSION,
+            talkops_version: env!("CARGO_PKG_VERSION").to_owned(),
+            api_url: api_url.to_owned(),
+            created_at: rfc3339(SystemTime::now()),
+            summary: Summary {
+                to_change: plan.changes.len(),
+                unchanged: plan.unchanged,
+                not_managed: plan.unmanaged,
+                not_targeted: plan.untargeted,
+            },
+            changes: plan
+                .changes
+                .iter()
+                .map(|c| ChangeDocument {
+                    agent_id: c.id.to_string(),
+                    agent_name: c.name.clone(),
+                    source: c.source.clone(),
+                    status: c.status.clone(),
+                    numbers_managed: c.numbers_managed,
+                    before: SettingsDocument {
+                        direction: c.before.direction,
+                        phone_numbers: numbers(&mut c.before.phone_ids.iter()),
+                    },
+                    after: SettingsDocument {
+                        direction: Some(c.after.direction),
+                        phone_numbers: numbers(&mut c.after.phone_ids.iter()),
+                    },
+                    direction_changes: c.direction_changes(),
+                    numbers_added: numbers(&mut c.added()),
+                    numbers_removed: numbers(&mut c.removed()),
+                })
+                .collect(),
+            steps: plan
+                .steps
+                .iter()
+                .map(|s| StepDocument {
+                    change: s.change,
+                    agent_id: plan.changes[s.change].id.to_string(),
+                    kind: s.kind,
+                    direction: s.target.direction,
+                    phone_number_ids: s.target.phone_ids.iter().map(|p| p.to_string()).collect(),
+                    after: s.after.clone(),
+                    claims: s.claims.iter().map(|p| p.to_string()).collect(),
+                    releases_for_others: s
+                        .releases_for_others
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect(),
+                })
+                .collect(),
+            warnings: plan.warnings.clone(),
+            overrides,
+        }
+    }
+
+    /// The plan this document describes, checked for internal consistency (a hand-edited or
+    /// corrupted file must not turn into PUTs nobody reviewed).
+    pub fn to_plan(&self) -> Result<Plan, String> {
+        let mut plan = Plan {
+            unchanged: self.summary.unchanged,
+            unmanaged: self.summary.not_managed,
+            untargeted: self.summary.not_targeted,
+            warnings: self.warnings.clone(),
+            ..Plan::default()
+        };
+        let mut ids = |list: &[NumberDocument]| -> BTreeSet<PhoneId> {
+            list.iter()
+                .map(|n| {
+                    let id = PhoneId::new(n.id.as_str());
+                    if let Some(number) = &n.number {
+                        plan.numbers.insert(id.clone(), number.clone());
+                    }
+                    id
+                })
+                .collect()
+        };
+        let mut changes = Vec::new();
+        for c in &self.changes {
+            let direction = c
+                .after
+                .direction
+                .ok_or_else(|| format!("change of agent {} has no target direction", c.agent_id))?;
+            changes.push(Change {
+                id: AgentId::new(c.agent_id.as_str()),
+                name: c.agent_name.clone(),
+                source: c.source.clone(),
+                status: c.status.clone(),
+                numbers_managed: c.numbers_managed,
+                before: Calling {
+                    direction: c.before.direction,
+                    phone_ids: ids(&c.before.phone_numbers),
+                },
+                after: Target {
+                    direction,
+                    phone_ids: ids(&c.after.phone_numbers),
+                },
+            });
+        }
+        plan.changes = changes;
+        let mut finals = BTreeMap::new();
+        for (index, s) in self.steps.iter().enumerate() {
+            let change = plan.changes.get(s.change).ok_or_else(|| {
+                format!(
+                    "step {index} names change {}, which does not exist",
+                    s.change
+                )
+            })?;
+            if change.id.as_str() != s.agent_id {
+                return Err(format!(
+                    "step {index} is for agent {}, but its change is for {}",
+                    s.agent_id, change.id
+                ));
+            }
+            if s.after.iter().any(|&d| d >= index) {
+                return Err(format!("step {index} depends on a later step"));
+            }
+            let target = Target {
+                direction: s.direction,
+                phone_ids: s
+                    .phone_number_ids
+                    .iter()
+                    .map(|p| PhoneId::new(p.as_str()))
+                    .collect(),
+            };
+            if s.kind == StepKind::Final {
+                if target != change.after {
+                    return Err(format!(
+                        "the final step of agent {} does not match its change",
+                        change.id
+                    ));
+                }
+                *finals.entry(s.change).or_insert(0) += 1;
+            }
+            plan.steps.push(Step {
+                change: s.change,
+                kind: s.kind,
+                target,
+                after: s.after.clone(),
+                claims: s.claims.iter().map(|p| PhoneId::new(p.as_str())).collect(),
+                releases_for_others: s
+                    .releases_for_others
+                    .iter()
+                    .map(|p| PhoneId::new(p.as_str()))
+                    .collect(),
+            });
+        }
+        if (0..plan.changes.len()).any(|c| finals.get(&c) != Some(&1)) {
+            return Err("every change must have exactly one final step".into());
+        }
+        plan.relabel();
+        Ok(plan)
+    }
+}
+
+/// apply's report as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportDocument {
+    pub format_version: u32,
+    pub summary: ReportSummary,
+    /// One per changed agent, in plan order.
+    pub results: Vec<ResultDocument>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSummary {
+    pub changed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub unchanged: usize,
+    pub not_managed: usize,
+    /// PUT steps that completed (a retried request counts once).
+    pub puts: usize,
+    pub interrupted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultDocument {
+    pub agent_id: String,
+    pub agent_name: String,
+    /// `changed`, `failed` or `skipped`.
+    pub result: String,
+    /// The server's reason (failed), why (skipped), or notes (changed).
+    pub detail: Vec<String>,
+}
+
+impl ReportDocument {
+    pub fn new(report: &crate::apply::ApplyReport) -> ReportDocument {
+        use crate::apply::Outcome;
+        ReportDocument {
+            format_version: FORMAT_VERSION,
+            summary: ReportSummary {
+                changed: report.changed(),
+                failed: report.failed(),
+                skipped: report.skipped(),
+                unchanged: report.unchanged,
+                not_managed: report.unmanaged,
+                puts: report.puts,
+                interrupted: report.interrupted,
+            },
+            results: report
+                .results
+                .iter()
+                .map(|r| {
+                    let (result, detail) = match &r.outcome {
+                        Outcome::Changed { notes } => ("changed", notes.clone()),
+                        Outcome::Failed { reason } => ("failed", vec![reason.clone()]),
+                        Outcome::Skipped { reason } => ("skipped", vec![reason.clone()]),
+                    };
+                    ResultDocument {
+                        agent_id: r.id.to_string(),
+                        agent_name: r.name.clone(),
+                        result: result.to_owned(),
+                        detail,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// RFC 3339 in UTC, to the second.
+pub fn rfc3339(time: SystemTime) -> String {
+    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_formats_utc_dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_835_438_400 + 3_661)),
+            "2028-02-29T13:01:01Z"
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! `talkops export`: the environment's current calling settings written as a talkops config,
+//! the way a team adopts talkops. Pure: live state in, YAML text out.
+//!
+//! Agents are sorted by name, named by `name:` where the name is unique and by `id:` where it
+//! is not; numbers are written as E.164 (by id where the API gives no number, or two ids
+//! share one). `plan` of a fresh export shows no change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+use crate::state::{Direction, LiveAgent, LiveState, PhoneId, E164};
+
+/// The config text for `live`, with a header saying where and when it was exported.
+pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for agent in live.agents.values() {
+        *names.entry(agent.name.as_str()).or_default() += 1;
+    }
+    let mut numbers: HashMap<&str, usize> = HashMap::new();
+    for number in live.phone_numbers.values().flatten() {
+        *numbers.entry(number.as_str()).or_default() += 1;
+    }
+    let number_of = |id: &PhoneId| -> String {
+        match live.phone_numbers.get(id).cloned().flatten() {
+            Some(number)
+                if E164::parse(&number).is_some() && numbers.get(number.as_str()) == Some(&1) =>
+            {
+                number
+            }
+            _ => id.to_string(),
+        }
+    };
+
+    let mut agents: Vec<&LiveAgent> = live.agents.values().collect();
+    agents.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# talkops config exported from {api_url} at {now} by talkops {}.",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(
+        out,
+        "# Every agent of the environment: by name, or by id where a name is not unique."
+    );
+    out.push_str("agents:\n");
+    let mut skipped = BTreeMap::new();
+    for agent in agents {
+        let Some(direction) = agent.direction else {
+            skipped.insert(agent.id.to_string(), agent.name.clone());
+            continue;
+        };
+        let unique = !agent.name.trim().is_empty() && names.get(agent.name.as_str()) == Some(&1);
+        if unique {
+            let _ = writeln!(out, "  - name: {}", quote(&agent.name));
+        } else {
+            let _ = writeln!(
+                out,
+                "  - id: {}  # {} (name shared with another agent)",
+                quote(agent.id.as_str()),
+                quote(&agent.name)
+            );
+        }
+        let _ = writeln!(out, "    direction: {}", direction_word(direction));
+        let mut list: Vec<String> = agent.phone_ids.iter().map(&number_of).collect();
+        list.sort();
+        if list.is_empty() {
+            out.push_str("    phone_numbers: []\n");
+        } else {
+            out.push_str("    phone_numbers:\n");
+            for number in list {
+                let _ = writeln!(out, "      - {}", quote(&number));
+            }
+        }
+    }
+    for (id, name) in skipped {
+        let _ = writeln!(
+            out,
+            "# left out: agent {} (id {id}) has no direction the API reported",
+            quote(&name)
+        );
+    }
+    out
+}
+
+fn direction_word(direction: Direction) -> &'static str {
+    direction.as_str()
+}
+
+/// A double-quoted scalar: JSON string syntax is valid YAML and escapes everything needed.
+fn quote(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::{parse_sources, SourceFile};
+    use crate::state::AgentId;
+
+    #[test]
+    fn an_export_is_a_valid_config_naming_shared_names_by_id() {
+        let mut live = LiveState::default();
+        for (id, name, direction, phones) in [
+            (
+                "a2",
+                "Sales: \"east\"",
+                Some(Direction::Outbound),
+                vec!["p1"],
+            ),
+            ("a1", "Twin", Some(Direction::Inbound), vec!["p1", "p2"]),
+            ("a3", "Twin", Some(Direction::Outbound), vec![]),
+            ("a4", "Odd", None, vec![]),
+        ] {
+            live.agents.insert(
+                AgentId::new(id),
+                LiveAgent {
+                    id: AgentId::new(id),
+                    name: name.into(),
+                    direction,
+                    status: None,
+                    phone_ids: phones.into_iter().map(PhoneId::new).collect(),
+                },
+            );
+        }
+        live.phone_numbers
+            .insert(PhoneId::new("p1"), Some("+14155550100".into()));
+        live.phone_numbers.insert(PhoneId::new("p2"), None);
+        let text = export(&live, "https://x", "2026-01-01T00:00:00Z");
+        let config = parse_sources(&[SourceFile {
+            name: "export.yaml".into(),
+            text: text.clone(),
+        }])
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(config.agents.len(), 3, "{text}");
+        assert!(text.contains("  - name: \"Sales: \\\"east\\\"\""), "{text}");
+        assert!(text.contains("  - id: \"a1\"  # \"Twin\""), "{text}");
+        assert!(
+            text.contains("      - \"+14155550100\"\n      - \"p2\""),
+            "{text}"
+        );
+        assert!(text.contains("# left out: agent \"Odd\" (id a4)"), "{text}");
+    }
+}

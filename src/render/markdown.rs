@@ -1,0 +1,192 @@
+//! The Markdown rendering of a plan, for a pull-request comment, and of an apply report.
+//!
+//! A summary line first, warnings prominent, a table of changed agents, the apply order where
+//! it matters, and the full text plan folded in `<details>`. GitHub refuses comments over
+//! 65,536 characters, so the output is kept under [`MAX_CHARS`] by truncating the detail and
+//! saying so.
+
+use std::fmt::Write;
+
+use super::text::{render_order_lines, render_plan, Style};
+use crate::apply::{ApplyReport, Outcome};
+use crate::plan::Plan;
+use crate::state::PhoneId;
+
+/// The most characters a Markdown plan may have.
+pub const MAX_CHARS: usize = 65_000;
+/// Kept free for the closing lines and truncation notes.
+const RESERVE: usize = 600;
+
+/// The plan as Markdown, never longer than [`MAX_CHARS`].
+pub fn render_plan_markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "**talkops plan:** {} to change · {} unchanged · {} not managed\n",
+        plan.changes.len(),
+        plan.unchanged,
+        plan.unmanaged
+    );
+    if !plan.warnings.is_empty() {
+        out.push_str("> [!WARNING]\n");
+        for warning in &plan.warnings {
+            let _ = writeln!(
+                out,
+                "> - {} (apply needs `{}`)",
+                escape(&warning.message),
+                warning.needs.flag()
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.has_changes() {
+        out.push_str("No changes: every declared agent already matches the config.\n");
+        return out;
+    }
+
+    let budget = MAX_CHARS - RESERVE;
+    out.push_str("| Agent | Direction | Numbers added | Numbers removed |\n|---|---|---|---|\n");
+    let mut shown = 0;
+    for change in &plan.changes {
+        let direction = match (change.before.direction, change.direction_changes()) {
+            (Some(before), true) => format!("{before} → **{}**", change.after.direction),
+            (None, _) => format!("(unknown) → **{}**", change.after.direction),
+            (_, false) => change.after.direction.to_string(),
+        };
+        let row = format!(
+            "| {} (`{}`) | {direction} | {} | {} |\n",
+            escape(&change.name),
+            escape(change.id.as_str()),
+            list(plan, change.added()),
+            list(plan, change.removed()),
+        );
+        if out.len() + row.len() > budget {
+            break;
+        }
+        out.push_str(&row);
+        shown += 1;
+    }
+    if shown < plan.changes.len() {
+        let _ = writeln!(
+            out,
+            "\n*Table truncated: {shown} of {} changed agents shown, to stay within the comment size limit. Run `talkops plan` for the full plan.*",
+            plan.changes.len()
+        );
+        return out;
+    }
+    out.push('\n');
+
+    if plan.order_matters() {
+        let mut order = String::from("**Apply order** (numbers move between inbound agents: each is released before it is claimed):\n\n");
+        for line in render_order_lines(plan) {
+            let _ = writeln!(order, "{}", escape(&line));
+        }
+        order.push('\n');
+        if out.len() + order.len() > budget {
+            out.push_str("*Apply order left out to stay within the comment size limit. Run `talkops plan` to see it.*\n\n");
+        } else {
+            out.push_str(&order);
+        }
+    }
+
+    let detail = render_plan(plan, Style { color: false });
+    let open = "<details><summary>Full plan</summary>\n\n```diff\n";
+    let close = "```\n\n</details>\n";
+    let room = budget.saturating_sub(out.len() + open.len() + close.len());
+    out.push_str(open);
+    if detail.len() <= room {
+        out.push_str(&detail);
+    } else {
+        // Cut at a line boundary, never inside a character.
+        let mut cut = 0;
+        for line in detail.split_inclusive('\n') {
+            if cut + line.len() > room {
+                break;
+            }
+            cut += line.len();
+        }
+        out.push_str(&detail[..cut]);
+        let _ = writeln!(
+            out,
+            "… truncated: the full plan is {} characters; run `talkops plan` to see all of it.",
+            detail.len()
+        );
+    }
+    out.push_str(close);
+    out
+}
+
+/// The apply report as Markdown.
+pub fn render_report_markdown(report: &ApplyReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "**talkops apply:** {} changed · {} failed · {} skipped · {} unchanged · {} not managed{}\n",
+        report.changed(),
+        report.failed(),
+        report.skipped(),
+        report.unchanged,
+        report.unmanaged,
+        if report.interrupted { " · **interrupted**" } else { "" }
+    );
+    if report.results.is_empty() {
+        return out;
+    }
+    out.push_str("| Agent | Result | Detail |\n|---|---|---|\n");
+    for result in &report.results {
+        let (word, detail) = match &result.outcome {
+            Outcome::Changed { notes } => ("changed", notes.join("; ")),
+            Outcome::Failed { reason } => ("**failed**", reason.clone()),
+            Outcome::Skipped { reason } => ("skipped", reason.clone()),
+        };
+        let row = format!(
+            "| {} (`{}`) | {word} | {} |\n",
+            escape(&result.name),
+            escape(result.id.as_str()),
+            escape(&detail)
+        );
+        if out.len() + row.len() > MAX_CHARS - RESERVE {
+            out.push_str("\n*Truncated to stay within the comment size limit.*\n");
+            break;
+        }
+        out.push_str(&row);
+    }
+    out
+}
+
+fn list<'a>(plan: &'a Plan, ids: impl Iterator<Item = &'a PhoneId>) -> String {
+    let mut labels: Vec<&str> = ids.map(|id| plan.label(id)).collect();
+    labels.sort_unstable();
+    labels
+        .iter()
+        .map(|l| escape(l))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Escapes what would break a table cell or start Markdown/HTML markup.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn table_breaking_characters_are_escaped() {
+        assert_eq!(escape("a|b <script>"), "a\\|b \\<script\\>");
+        assert_eq!(escape("x\ny"), "x y");
+    }
+}
