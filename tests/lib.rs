@@ -13,5 +13,6 @@ mod live_validation;
 mod ordering;
 mod plan;
 mod resilience;
+mod review;
 mod security;
 mod validation;

@@ -79,7 +79,13 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
     if plan.order_matters() {
         let mut order = String::from("**Apply order** (numbers move between inbound agents: each is released before it is claimed):\n\n");
         for line in render_order_lines(plan) {
-            let _ = writeln!(order, "{}", escape(&line));
+            // Numbered steps are a Markdown list already; the closing note is not a step.
+            let bullet = if line.starts_with(char::is_numeric) {
+                ""
+            } else {
+                "\n"
+            };
+            let _ = writeln!(order, "{bullet}{}", escape(&line));
         }
         order.push('\n');
         if out.len() + order.len() > budget {
@@ -90,7 +96,7 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
     }
 
     let detail = render_plan(plan, Style { color: false });
-    let open = "<details><summary>Full plan</summary>\n\n```diff\n";
+    let open = "<details><summary>Full plan</summary>\n\n```\n";
     let close = "```\n\n</details>\n";
     let room = budget.saturating_sub(out.len() + open.len() + close.len());
     out.push_str(open);

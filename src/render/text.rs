@@ -182,10 +182,11 @@ pub(crate) fn render_order_lines(plan: &Plan) -> Vec<String> {
     }
     let others = plan.steps.len() - shown.len();
     if others > 0 {
-        lines.push(format!(
-            "The other {others} change{} depend on nothing and run in any order.",
-            if others == 1 { "" } else { "s" }
-        ));
+        lines.push(if others == 1 {
+            "The other change depends on nothing and runs in any order.".to_owned()
+        } else {
+            format!("The other {others} changes depend on nothing and run in any order.")
+        });
     }
     lines
 }

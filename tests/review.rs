@@ -1,0 +1,450 @@
+//! The review workflow: markdown and JSON plans, saved plans applied exactly (or refused
+//! after drift), export round trips, the schema, --target, and no token in any file.
+
+use serde_json::Value;
+use talkover_sim::{Seed, SeedAgent, SeedPhoneNumber};
+
+use crate::harness::{standard_seed, Test, MATCHING, TOKEN};
+
+/// Changes with a move between inbound agents (ordered steps) and a guard warning (Night's
+/// +14155550400 goes off the air).
+const REVIEWED: &str = r#"agents:
+  - name: Callback
+    direction: inbound
+    phone_numbers: ["+14155550200", "+14155550101"]
+  - name: Support
+    direction: inbound
+    phone_numbers: ["+14155550100"]
+  - name: Night
+    direction: inbound
+    phone_numbers: []
+"#;
+
+#[test]
+fn markdown_plan_has_summary_warnings_table_order_and_details() {
+    let out = Test::new()
+        .file("agents.yaml", REVIEWED)
+        .args(&["plan", "--format", "markdown", "agents.yaml"])
+        .run();
+    out.code(0).wrote_nothing();
+    assert!(!out.stdout.contains('\x1b'));
+    insta::assert_snapshot!("markdown_plan", out.stdout);
+}
+
+/// The JSON document with its one moving part (the time it was made) fixed.
+fn stable(mut document: Value) -> Value {
+    document["created_at"] = Value::from("[created_at]");
+    document["talkops_version"] = Value::from("[version]");
+    document["api_url"] = Value::from("[api_url]");
+    document
+}
+
+#[test]
+fn json_plan_is_a_versioned_document_with_every_part() {
+    let out = Test::new()
+        .file("agents.yaml", REVIEWED)
+        .args(&["plan", "--format", "json", "agents.yaml"])
+        .run();
+    out.code(0);
+    let document: Value = serde_json::from_str(&out.stdout).expect("the JSON plan parses");
+    assert_eq!(document["format_version"], 1);
+    assert_eq!(document["summary"]["to_change"], 3);
+    assert_eq!(document["changes"][0]["agent_name"], "Callback");
+    assert_eq!(
+        document["changes"][0]["numbers_added"],
+        serde_json::json!([{"id": "n-101", "number": "+14155550101"}])
+    );
+    // Night's step is independent; Callback's claim waits for Support's release.
+    assert_eq!(document["steps"][1]["agent_id"], "a-1");
+    assert_eq!(document["steps"][2]["agent_id"], "a-3");
+    assert_eq!(document["steps"][2]["after"], serde_json::json!([1]));
+    assert_eq!(document["warnings"][0]["needs"], "allow-unrouted");
+    insta::assert_snapshot!(
+        "json_plan",
+        serde_json::to_string_pretty(&stable(document)).expect("json")
+    );
+}
+
+#[test]
+fn markdown_is_truncated_past_the_size_limit_and_says_so() {
+    // 600 agents each gaining a number: far more than 65,000 characters of detail.
+    let mut seed = Seed::default();
+    let mut config = String::from("agents:\n");
+    for i in 0..600 {
+        seed.phone_numbers.push(SeedPhoneNumber {
+            id: format!("n{i}"),
+            number: format!("+1415{i:07}"),
+            country_code: None,
+            formatted_number: None,
+            r#type: None,
+        });
+        seed.agents.push(SeedAgent {
+            id: format!("agent-{i:04}"),
+            name: format!("Agent with a fairly long descriptive name number {i:04}"),
+            label: None,
+            direction: "outbound".into(),
+            current_status: "published".into(),
+            phone_number_ids: Vec::new(),
+            callback: false,
+        });
+        config.push_str(&format!(
+            "  - id: agent-{i:04}\n    direction: outbound\n    phone_numbers: [\"+1415{i:07}\"]\n"
+        ));
+    }
+    let out = Test::new()
+        .seed(seed)
+        .file("agents.yaml", &config)
+        .args(&["plan", "--format", "markdown", "agents.yaml"])
+        .run();
+    out.code(0);
+    assert!(
+        out.stdout.chars().count() <= 65_000,
+        "{} chars",
+        out.stdout.chars().count()
+    );
+    assert!(
+        out.stdout.contains("truncated"),
+        "says it was truncated: {}",
+        &out.stdout[out.stdout.len() - 400..]
+    );
+    assert!(out
+        .stdout
+        .starts_with("**talkops plan:** 600 to change · 0 unchanged · 0 not managed"));
+}
+
+#[test]
+fn a_saved_plan_is_applied_exactly_with_no_prompt() {
+    let scenario = Test::new().file("agents.yaml", REVIEWED).start();
+    scenario
+        .run(&[
+            "plan",
+            "--allow-unrouted",
+            "--out",
+            "plan.json",
+            "agents.yaml",
+        ])
+        .code(0)
+        .wrote_nothing();
+    let saved = std::fs::read_to_string(scenario.dir().join("plan.json")).expect("plan saved");
+    assert!(!saved.contains(TOKEN), "no token in the saved plan");
+    let document: Value = serde_json::from_str(&saved).expect("JSON");
+    // stdin is not a terminal and there is no --auto-approve: a saved plan needs neither.
+    let out = scenario.run(&["apply", "--plan", "plan.json"]);
+    out.code(0);
+    let expected: Vec<String> = document["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            format!(
+                "/api/v1/agents/{}/calling",
+                s["agent_id"].as_str().expect("id")
+            )
+        })
+        .collect();
+    let mut sent: Vec<String> = out.put_paths().iter().map(|p| (*p).to_owned()).collect();
+    let mut wanted = expected.clone();
+    sent.sort();
+    wanted.sort();
+    assert_eq!(sent, wanted, "exactly the saved steps");
+    for step in document["steps"].as_array().expect("steps") {
+        let put = out.put_to(step["agent_id"].as_str().expect("id"));
+        assert_eq!(
+            put.body.as_ref().expect("body")["phone_number_ids"],
+            step["phone_number_ids"]
+        );
+    }
+    scenario
+        .run(&["plan", "--detailed-exitcode", "agents.yaml"])
+        .code(0);
+}
+
+#[test]
+fn a_saved_plan_records_and_accepts_guard_flags_at_either_step() {
+    let scenario = Test::new().file("agents.yaml", REVIEWED).start();
+    scenario
+        .run(&["plan", "--out", "plan.json", "agents.yaml"])
+        .code(0);
+    scenario
+        .run(&["apply", "--plan", "plan.json"])
+        .code(1)
+        .wrote_nothing()
+        .stderr_has(&["refusing to apply", "--allow-unrouted"]);
+    scenario
+        .run(&["apply", "--plan", "plan.json", "--allow-unrouted"])
+        .code(0);
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_an_agent_it_changes_drifted() {
+    let scenario = Test::new()
+        .file("agents.yaml", REVIEWED)
+        .file("other.yaml", "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550100\", \"+14155550101\", \"+14155550300\"]\n")
+        .start();
+    scenario
+        .run(&[
+            "plan",
+            "--allow-unrouted",
+            "--out",
+            "plan.json",
+            "agents.yaml",
+        ])
+        .code(0);
+    // Someone changes Support (which the plan touches) after the review.
+    scenario
+        .run(&["apply", "--auto-approve", "other.yaml"])
+        .code(0);
+    let out = scenario.run(&["apply", "--plan", "plan.json"]);
+    out.code(1).wrote_nothing().stderr_has(&[
+        "refusing to apply plan.json: 1 agent it changes changed on the server since the plan was made",
+        "agent \"Support\" (id a-1): gained +14155550300",
+        "Nothing was changed",
+    ]);
+}
+
+#[test]
+fn drift_in_agents_the_plan_does_not_touch_does_not_block_it() {
+    let scenario = Test::new()
+        .file("agents.yaml", REVIEWED)
+        .file("other.yaml", "agents:\n  - name: Sales\n    direction: outbound\n    phone_numbers: [\"+14155550200\", \"+14155550301\"]\n")
+        .start();
+    scenario
+        .run(&[
+            "plan",
+            "--allow-unrouted",
+            "--out",
+            "plan.json",
+            "agents.yaml",
+        ])
+        .code(0);
+    scenario
+        .run(&["apply", "--auto-approve", "other.yaml"])
+        .code(0);
+    scenario.run(&["apply", "--plan", "plan.json"]).code(0);
+}
+
+#[test]
+fn a_saved_plan_from_another_api_or_format_version_is_refused() {
+    let scenario = Test::new().file("agents.yaml", REVIEWED).start();
+    scenario
+        .run(&["plan", "--out", "plan.json", "agents.yaml"])
+        .code(0);
+    let path = scenario.dir().join("plan.json");
+    let saved = std::fs::read_to_string(&path).expect("saved");
+    let mut document: Value = serde_json::from_str(&saved).expect("JSON");
+
+    document["api_url"] = Value::from("https://app.talkover.ai");
+    std::fs::write(scenario.dir().join("other-api.json"), document.to_string()).expect("write");
+    scenario
+        .run(&["apply", "--plan", "other-api.json"])
+        .code(1)
+        .wrote_nothing()
+        .stderr_has(&[
+            "other-api.json was made against https://app.talkover.ai, not http://127.0.0.1:",
+        ]);
+
+    let mut document: Value = serde_json::from_str(&saved).expect("JSON");
+    document["format_version"] = Value::from(99);
+    std::fs::write(scenario.dir().join("future.json"), document.to_string()).expect("write");
+    scenario
+        .run(&["apply", "--plan", "future.json"])
+        .code(1)
+        .wrote_nothing()
+        .stderr_has(&[
+            "future.json is a plan in format version 99",
+            "reads version 1",
+        ]);
+
+    std::fs::write(scenario.dir().join("junk.json"), "{\"hello\": 1}").expect("write");
+    scenario
+        .run(&["apply", "--plan", "junk.json"])
+        .code(1)
+        .stderr_has(&["junk.json is not a saved talkops plan"]);
+}
+
+#[test]
+fn export_round_trips_to_a_plan_with_no_changes() {
+    let scenario = Test::new().start();
+    scenario.run(&["export", "--out", "exported.yaml"]).code(0);
+    let text = std::fs::read_to_string(scenario.dir().join("exported.yaml")).expect("exported");
+    assert!(!text.contains(TOKEN));
+    assert!(
+        text.starts_with("# talkops config exported from http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("  - id: \"a-6\"  # \"Twin\""), "{text}");
+    let out = scenario.run(&["plan", "--detailed-exitcode", "exported.yaml"]);
+    out.code(0);
+    assert!(
+        out.stdout
+            .contains("Plan: 0 to change, 7 unchanged, 0 not managed."),
+        "{}",
+        out.stdout
+    );
+    // Without --out, the config goes to stdout.
+    let stdout = scenario.run(&["export"]);
+    stdout.code(0);
+    assert!(
+        stdout.stdout.contains("agents:\n  - name: \"Callback\""),
+        "{}",
+        stdout.stdout
+    );
+}
+
+#[test]
+fn target_limits_plan_and_apply_to_the_named_agents() {
+    let config = "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550100\", \"+14155550101\", \"+14155550300\"]\n  - name: Sales\n    direction: outbound\n    phone_numbers: [\"+14155550200\", \"+14155550301\"]\n";
+    let scenario = Test::new().file("agents.yaml", config).start();
+    let plan = scenario.run(&["plan", "--target", "Sales", "agents.yaml"]);
+    plan.code(0);
+    assert!(plan.stdout.contains("~ agent \"Sales\""), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("~ agent \"Support\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 1 to change, 0 unchanged, 5 not managed, 1 not targeted."),
+        "{}",
+        plan.stdout
+    );
+    let apply = scenario.run(&["apply", "--auto-approve", "--target", "a-2", "agents.yaml"]);
+    apply.code(0);
+    assert_eq!(apply.put_paths(), ["/api/v1/agents/a-2/calling"]);
+    scenario
+        .run(&["plan", "--target", "Nobody", "agents.yaml"])
+        .code(1)
+        .stderr_has(&["--target Nobody matches no agent declared in the config"]);
+}
+
+#[test]
+fn apply_reports_in_markdown_and_json() {
+    let config = "agents:\n  - name: Sales\n    direction: outbound\n    phone_numbers: [\"+14155550200\", \"+14155550301\"]\n";
+    let json = Test::new()
+        .file("agents.yaml", config)
+        .args(&["apply", "--auto-approve", "--format", "json", "agents.yaml"])
+        .run();
+    json.code(0);
+    let report: Value = serde_json::from_str(&json.stdout).expect("the report is JSON alone");
+    assert_eq!(report["summary"]["changed"], 1);
+    assert_eq!(report["results"][0]["result"], "changed");
+    assert!(
+        json.stderr.contains("~ agent \"Sales\""),
+        "the plan goes to stderr"
+    );
+    let markdown = Test::new()
+        .file("agents.yaml", config)
+        .args(&[
+            "apply",
+            "--auto-approve",
+            "--format",
+            "markdown",
+            "agents.yaml",
+        ])
+        .run();
+    markdown.code(0);
+    assert!(
+        markdown
+            .stdout
+            .starts_with("**talkops apply:** 1 changed · 0 failed · 0 skipped"),
+        "{}",
+        markdown.stdout
+    );
+}
+
+#[test]
+fn color_always_and_never_override_the_terminal_check() {
+    let config = "agents:\n  - name: Sales\n    direction: outbound\n    phone_numbers: [\"+14155550200\", \"+14155550301\"]\n";
+    let always = Test::new()
+        .file("agents.yaml", config)
+        .args(&["plan", "--color", "always", "agents.yaml"])
+        .run();
+    assert!(always.stdout.contains("\x1b[32m"), "{}", always.stdout);
+    let never = Test::new()
+        .file("agents.yaml", config)
+        .args(&["plan", "--color", "never", "agents.yaml"])
+        .terminal("")
+        .run();
+    assert!(!never.stdout.contains('\x1b'), "{:?}", never.stdout);
+}
+
+#[test]
+fn the_schema_command_prints_the_committed_schema() {
+    let out = Test::new().token(None).args(&["schema"]).run();
+    out.code(0);
+    let committed = include_str!("../schema/talkops.schema.json");
+    assert_eq!(out.stdout, committed);
+    let first = include_str!("../examples/agents.yaml")
+        .lines()
+        .next()
+        .unwrap_or_default();
+    assert_eq!(
+        first,
+        "# yaml-language-server: $schema=../schema/talkops.schema.json"
+    );
+}
+
+/// The schema and the parser must agree on what is valid, so that an editor's squiggles and
+/// `talkops validate` never disagree.
+#[test]
+fn the_schema_and_the_parser_agree() {
+    let schema: Value = serde_json::from_str(include_str!("../schema/talkops.schema.json"))
+        .expect("schema is JSON");
+    let validator = jsonschema::draft7::new(&schema).expect("a valid draft-07 schema");
+    let cases: &[(&str, bool)] = &[
+        (include_str!("../examples/agents.yaml"), true),
+        (MATCHING, true),
+        ("agents: []\n", true),
+        ("agents:\n  - id: x\n    direction: outbound\n    phone_numbers: [\"+14155550100\", pn-1]\n", true),
+        ("agents:\n  - name: A\n    direction: inbound\n    phone_number: []\n", false),
+        ("agents:\n  - name: A\n", false),
+        ("agents:\n  - name: A\n    direction: both\n", false),
+        ("agents:\n  - name: A\n    id: b\n    direction: inbound\n", false),
+        ("agents:\n  - direction: inbound\n", false),
+        ("agents:\n  - name: A\n    direction: inbound\n    phone_numbers: [\"+1 415\"]\n", false),
+        ("agents:\n  - name: A\n    direction: inbound\n    phone_numbers: [\"+1\"]\n", false),
+        ("agents:\n  - name: A\n    direction: inbound\n    phone_numbers: [\"+14155550100\", \"+14155550100\"]\n", false),
+        ("agents:\n  - name: A\n    direction: inbound\n    phone_numbers: [14155550100]\n", false),
+        ("agents:\n  - name: \"\"\n    direction: inbound\n", false),
+        ("agents: {}\n", false),
+        ("agent: []\n", false),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (index, (text, valid)) in cases.iter().enumerate() {
+        let yaml: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
+        let json: Value = serde_json::to_value(&yaml).expect("as JSON");
+        assert_eq!(
+            validator.is_valid(&json),
+            *valid,
+            "schema on case {index}:\n{text}"
+        );
+        let path = dir.path().join(format!("case{index}.yaml"));
+        std::fs::write(&path, text).expect("write");
+        let out = Test::new()
+            .token(None)
+            .args(&["validate", path.to_str().expect("utf-8 path")])
+            .run();
+        assert_eq!(
+            out.code == 0,
+            *valid,
+            "parser on case {index}:\n{text}\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn no_token_in_any_file_talkops_writes() {
+    let scenario = Test::new().file("agents.yaml", MATCHING).start();
+    scenario
+        .run(&["plan", "--out", "plan.json", "agents.yaml"])
+        .code(0);
+    scenario.run(&["export", "--out", "export.yaml"]).code(0);
+    for file in ["plan.json", "export.yaml"] {
+        let text = std::fs::read_to_string(scenario.dir().join(file)).expect("written");
+        assert!(!text.contains(TOKEN), "{file}");
+        assert!(!text.contains("talq_"), "{file}");
+    }
+    let _ = standard_seed();
+}
