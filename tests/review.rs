@@ -448,3 +448,32 @@ fn no_token_in_any_file_talkops_writes() {
     }
     let _ = standard_seed();
 }
+
+/// The CI recipes are valid YAML and use only flags that talkops has.
+#[test]
+fn the_ci_recipes_use_real_flags() {
+    let recipes = [
+        include_str!("../examples/ci/github/talkops-plan.yml"),
+        include_str!("../examples/ci/github/talkops-apply.yml"),
+        include_str!("../examples/ci/github/talkops-drift.yml"),
+        include_str!("../examples/ci/gitlab/.gitlab-ci.yml"),
+    ];
+    let mut checked = 0;
+    for recipe in recipes {
+        let _: serde_yaml::Value = serde_yaml::from_str(recipe).expect("valid YAML");
+        for line in recipe.lines() {
+            let Some(at) = line.find("talkops ") else { continue };
+            let mut words = line[at + "talkops ".len()..].split_whitespace();
+            let Some(command) = words.next() else { continue };
+            if !["validate", "plan", "apply", "export"].contains(&command) {
+                continue;
+            }
+            let help = Test::new().token(None).args(&[command, "--help"]).run();
+            for flag in words.filter(|w| w.starts_with("--")) {
+                assert!(help.stdout.contains(flag), "talkops {command} has no {flag}: {line}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 8, "the recipes were read ({checked} flags)");
+}
