@@ -105,6 +105,8 @@ pub async fn apply(
     let mut abandoned = false;
     let mut puts = 0;
     let parallelism = parallelism.max(1);
+    let progress = client.progress();
+    progress.start("applying (PUTs)", steps.len() as u64);
 
     loop {
         // Skip what can no longer run; start what can, up to the limit.
@@ -141,6 +143,7 @@ pub async fn apply(
         tokio::select! {
             Some((index, result)) = running.next() => {
                 puts += 1;
+                progress.tick("applying (PUTs)");
                 state[index] = match result {
                     Ok(notes) => State::Done { notes },
                     Err(reason) => State::Failed(reason),
@@ -156,6 +159,7 @@ pub async fn apply(
         }
     }
     drop(running);
+    progress.finish();
 
     let mut report = ApplyReport {
         results: Vec::with_capacity(plan.changes.len()),

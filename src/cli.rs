@@ -127,6 +127,9 @@ pub struct ApiArgs {
     /// Log each request, retry and rate-limit pause to stderr.
     #[arg(short, long)]
     pub verbose: bool,
+    /// No progress line on stderr (it is shown only on a terminal anyway).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// How plans and reports are printed.

@@ -24,6 +24,7 @@ pub mod export;
 pub mod guards;
 pub mod order;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod resolve;
 pub mod schema;
@@ -133,8 +134,11 @@ where
             };
             if let Some(file) = plan {
                 let settings = Settings::resolve(&api)?;
-                let client =
-                    Client::new(&settings.api_url, settings.token.clone(), settings.client)?;
+                let client = Client::new(
+                    &settings.api_url,
+                    settings.token.clone(),
+                    settings.client.clone(),
+                )?;
                 return runtime()?.block_on(apply_saved(
                     &client,
                     &settings.api_url,
@@ -155,7 +159,11 @@ where
         }
         Command::Export { api, out } => {
             let settings = Settings::resolve(&api)?;
-            let client = Client::new(&settings.api_url, settings.token.clone(), settings.client)?;
+            let client = Client::new(
+                &settings.api_url,
+                settings.token.clone(),
+                settings.client.clone(),
+            )?;
             let live = runtime()?.block_on(read_live(&client, &settings.api_url))?;
             let text = export::export(
                 &live,
@@ -199,7 +207,11 @@ fn prepare(
 ) -> anyhow::Result<(DesiredConfig, Settings, Client)> {
     let config = desired::load(paths)?;
     let settings = Settings::resolve(api)?;
-    let client = Client::new(&settings.api_url, settings.token.clone(), settings.client)?;
+    let client = Client::new(
+        &settings.api_url,
+        settings.token.clone(),
+        settings.client.clone(),
+    )?;
     Ok((config, settings, client))
 }
 

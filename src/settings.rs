@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 
 use crate::api::{ClientOptions, RetryPolicy, Token};
 use crate::cli::{ApiArgs, ColorChoice};
+use crate::progress::Progress;
 use crate::render::Style;
 
 /// The environment variable that holds the API token.
@@ -33,6 +34,7 @@ impl Settings {
                 ..RetryPolicy::default()
             },
             verbose: api.verbose,
+            progress: Progress::for_terminal(api.quiet),
         };
         let api_url = api.api_url.as_str();
         let token = match std::env::var(TOKEN_VAR) {

@@ -366,7 +366,11 @@ fn color_always_and_never_override_the_terminal_check() {
         .args(&["plan", "--color", "never", "agents.yaml"])
         .terminal("")
         .run();
-    assert!(!never.stdout.contains('\x1b'), "{:?}", never.stdout);
+    assert!(
+        !never.stdout.contains("\x1b[3") && !never.stdout.contains("\x1b[1m"),
+        "{:?}",
+        never.stdout
+    );
 }
 
 #[test]
@@ -462,18 +466,59 @@ fn the_ci_recipes_use_real_flags() {
     for recipe in recipes {
         let _: serde_yaml::Value = serde_yaml::from_str(recipe).expect("valid YAML");
         for line in recipe.lines() {
-            let Some(at) = line.find("talkops ") else { continue };
+            let Some(at) = line.find("talkops ") else {
+                continue;
+            };
             let mut words = line[at + "talkops ".len()..].split_whitespace();
-            let Some(command) = words.next() else { continue };
+            let Some(command) = words.next() else {
+                continue;
+            };
             if !["validate", "plan", "apply", "export"].contains(&command) {
                 continue;
             }
             let help = Test::new().token(None).args(&[command, "--help"]).run();
             for flag in words.filter(|w| w.starts_with("--")) {
-                assert!(help.stdout.contains(flag), "talkops {command} has no {flag}: {line}");
+                assert!(
+                    help.stdout.contains(flag),
+                    "talkops {command} has no {flag}: {line}"
+                );
                 checked += 1;
             }
         }
     }
     assert!(checked >= 8, "the recipes were read ({checked} flags)");
+}
+
+#[test]
+fn a_progress_line_shows_on_a_terminal_and_not_with_quiet() {
+    let config = "agents:\n  - name: Sales\n    direction: outbound\n    phone_numbers: [\"+14155550200\", \"+14155550301\"]\n";
+    let shown = Test::new()
+        .page_size_cap(2)
+        .file("agents.yaml", config)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .terminal("")
+        .run();
+    shown.code(0);
+    assert!(
+        shown.stdout.contains("reading agents (pages) [") && shown.stdout.contains("4/4"),
+        "{:?}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains("applying (PUTs) ["),
+        "{:?}",
+        shown.stdout
+    );
+    let quiet = Test::new()
+        .page_size_cap(2)
+        .file("agents.yaml", config)
+        .args(&["apply", "--auto-approve", "--quiet", "agents.yaml"])
+        .terminal("")
+        .run();
+    quiet.code(0);
+    assert!(
+        !quiet.stdout.contains("reading agents"),
+        "{:?}",
+        quiet.stdout
+    );
 }

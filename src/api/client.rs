@@ -13,6 +13,7 @@ use super::error::{scrub, ApiError};
 use super::retry::{self, Gate, RetryPolicy};
 use super::wire::{self, Envelope};
 use super::Token;
+use crate::progress::Progress;
 use crate::state::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
 
 /// The page size talkops asks for; servers may clamp it, and `meta` is obeyed.
@@ -88,11 +89,21 @@ impl Client {
                 ),
             });
         }
-        let rest: Vec<Envelope<Vec<wire::Agent>>> = futures::stream::iter(2..=last_page)
-            .map(|page| self.agents_page(page))
-            .buffered(PAGE_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let progress = &self.options.progress;
+        progress.start("reading agents (pages)", last_page);
+        progress.tick("reading agents (pages)");
+        let rest: Result<Vec<Envelope<Vec<wire::Agent>>>, ApiError> =
+            futures::stream::iter(2..=last_page)
+                .map(|page| async move {
+                    let result = self.agents_page(page).await;
+                    progress.tick("reading agents (pages)");
+                    result
+                })
+                .buffered(PAGE_CONCURRENCY)
+                .try_collect()
+                .await;
+        progress.finish();
+        let rest = rest?;
 
         let mut live = LiveState::default();
         for phone in phones {
@@ -368,6 +379,11 @@ impl Client {
         }
     }
 
+    /// The progress line this client reports to.
+    pub fn progress(&self) -> &Progress {
+        &self.options.progress
+    }
+
     /// What the client has done so far: requests sent (retries included), 429s received,
     /// retries made.
     pub fn stats(&self) -> Stats {
@@ -412,14 +428,16 @@ struct Counters {
     retries: AtomicU64,
 }
 
-/// How the client behaves: timeouts, retries, logging.
-#[derive(Clone, Copy, Debug)]
+/// How the client behaves: timeouts, retries, logging, progress.
+#[derive(Clone, Debug)]
 pub struct ClientOptions {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
     /// Log requests and retries to stderr (`-v`).
     pub verbose: bool,
+    /// The progress line for reads and applies.
+    pub progress: Progress,
 }
 
 impl Default for ClientOptions {
@@ -429,6 +447,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             verbose: false,
+            progress: Progress::default(),
         }
     }
 }
