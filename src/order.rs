@@ -11,7 +11,7 @@
 //! Only agents that change can block a claim: an agent that keeps a number inbound while
 //! another claims it would be a conflict in the end state, which `resolve` rejects.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -70,12 +70,30 @@ pub fn order(changes: &[Change]) -> Vec<Step> {
     let mut released_by: BTreeMap<PhoneId, Vec<usize>> = BTreeMap::new();
     let mut pending: BTreeSet<usize> = (0..changes.len()).collect();
 
+    // Who holds each number inbound at the start. Holders only ever lose numbers they do not
+    // want (a claim is of a wanted number, which never blocks anyone), so this index, checked
+    // against `holding`, stays enough: no scan of every pending agent per claim.
+    let mut initial_holders: HashMap<&PhoneId, Vec<usize>> = HashMap::new();
+    for (j, set) in holding.iter().enumerate() {
+        for phone in set {
+            initial_holders.entry(phone).or_default().push(j);
+        }
+    }
+    let initial_holders: HashMap<PhoneId, Vec<usize>> = initial_holders
+        .into_iter()
+        .map(|(phone, holders)| (phone.clone(), holders))
+        .collect();
+
     // An agent `j` blocks `i` while it holds a number `i` claims and will give it up.
     let blockers = |i: usize, holding: &[BTreeSet<PhoneId>], pending: &BTreeSet<usize>| {
         let mut found = BTreeSet::new();
         for phone in wanted[i].difference(&holding[i]) {
-            for &j in pending {
-                if j != i && holding[j].contains(phone) && !wanted[j].contains(phone) {
+            for &j in initial_holders.get(phone).into_iter().flatten() {
+                if j != i
+                    && pending.contains(&j)
+                    && holding[j].contains(phone)
+                    && !wanted[j].contains(phone)
+                {
                     found.insert(j);
                 }
             }
