@@ -25,6 +25,7 @@ struct Options {
     change_percent: usize,
     parallelism: usize,
     rate_limit: Option<String>,
+    every_nth_429: Option<u64>,
 }
 
 fn main() {
@@ -55,6 +56,10 @@ fn run() -> Result<(), String> {
             .as_ref()
             .map(|r| format!(", rate limit {r} (requests/seconds)"))
             .unwrap_or_default()
+            + &options
+                .every_nth_429
+                .map(|n| format!(", a 429 (Retry-After: 1) on every {n}th request"))
+                .unwrap_or_default()
     );
     println!("machine: {}", machine());
     println!();
@@ -126,6 +131,7 @@ fn parse_args() -> Result<Options, String> {
         change_percent: 10,
         parallelism: 8,
         rate_limit: None,
+        every_nth_429: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -146,8 +152,9 @@ fn parse_args() -> Result<Options, String> {
             "--change-percent" => options.change_percent = number(&value("--change-percent")?)?,
             "--parallelism" => options.parallelism = number(&value("--parallelism")?)?,
             "--rate-limit" => options.rate_limit = Some(value("--rate-limit")?),
+            "--429-every" => options.every_nth_429 = Some(number(&value("--429-every")?)?),
             "--help" | "-h" => {
-                println!("usage: talkops-bench [--quick] [--sizes 1000,10000,50000] [--latency-ms 20] [--page-cap 100] [--change-percent 10] [--parallelism 8] [--rate-limit LIMIT/SECONDS]");
+                println!("usage: talkops-bench [--quick] [--sizes 1000,10000,50000] [--latency-ms 20] [--page-cap 100] [--change-percent 10] [--parallelism 8] [--rate-limit LIMIT/SECONDS] [--429-every N]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -255,6 +262,15 @@ impl Sim {
             .stderr(Stdio::inherit());
         if let Some(limit) = &options.rate_limit {
             command.args(["--rate-limit", limit]);
+        }
+        if let Some(every) = options.every_nth_429 {
+            // A 429 with Retry-After: 1 on every Nth request: a storm the client must ride out.
+            command.args([
+                "--rate-limit-every",
+                &every.to_string(),
+                "--retry-after",
+                "1",
+            ]);
         }
         let mut child = command
             .spawn()
