@@ -258,6 +258,15 @@ impl PlanDocument {
         if (0..plan.changes.len()).any(|c| finals.get(&c) != Some(&1)) {
             return Err("every change must have exactly one final step".into());
         }
+        let mut agents = BTreeSet::new();
+        if let Some(twice) = plan.changes.iter().find(|c| !agents.insert(&c.id)) {
+            return Err(format!("agent {} is changed twice", twice.id));
+        }
+        // The steps must be exactly those the changes call for: an edited file must not turn
+        // into PUTs that nobody reviewed (an extra release, a different order).
+        if crate::order::order(&plan.changes) != plan.steps {
+            return Err("its steps are not the ones its changes call for (was it edited?)".into());
+        }
         plan.relabel();
         Ok(plan)
     }

@@ -31,6 +31,17 @@ pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
         }
     };
 
+    // Numbers that several inbound agents already answer: a config may not say so (the
+    // routing is ambiguous), so those agents' numbers are left unmanaged, with a comment.
+    let mut inbound_owners: HashMap<&PhoneId, usize> = HashMap::new();
+    for agent in live.agents.values() {
+        if agent.direction == Some(Direction::Inbound) {
+            for phone in &agent.phone_ids {
+                *inbound_owners.entry(phone).or_default() += 1;
+            }
+        }
+    }
+
     let mut agents: Vec<&LiveAgent> = live.agents.values().collect();
     agents.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
 
@@ -63,6 +74,35 @@ pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
             );
         }
         let _ = writeln!(out, "    direction: {}", direction_word(direction));
+        let shared: Vec<String> = agent
+            .phone_ids
+            .iter()
+            .filter(|p| {
+                direction == Direction::Inbound && inbound_owners.get(p).copied().unwrap_or(0) > 1
+            })
+            .map(&number_of)
+            .collect();
+        let unknown: Vec<String> = agent
+            .phone_ids
+            .iter()
+            .filter(|p| !live.phone_numbers.contains_key(*p))
+            .map(|p| p.to_string())
+            .collect();
+        if !shared.is_empty() || !unknown.is_empty() {
+            let why = if shared.is_empty() {
+                format!(
+                    "{} not in the environment's phone numbers",
+                    unknown.join(", ")
+                )
+            } else {
+                format!(
+                    "{} also answered by another inbound agent",
+                    shared.join(", ")
+                )
+            };
+            let _ = writeln!(out, "    # phone_numbers left out (not managed): {why}");
+            continue;
+        }
         let mut list: Vec<String> = agent.phone_ids.iter().map(&number_of).collect();
         list.sort();
         if list.is_empty() {
@@ -88,9 +128,32 @@ fn direction_word(direction: Direction) -> &'static str {
     direction.as_str()
 }
 
-/// A double-quoted scalar: JSON string syntax is valid YAML and escapes everything needed.
+/// A double-quoted YAML scalar. JSON string syntax is valid YAML, but YAML also forbids raw
+/// DEL, C1 controls and a few other non-printable characters that JSON allows, so every
+/// character outside YAML's printable set is escaped as `\uXXXX`.
 fn quote(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\t' | ' '..='~' => out.push(c),
+            c if c as u32 >= 0xA0
+                && !matches!(c as u32, 0xD800..=0xDFFF | 0xFEFF | 0xFFFE | 0xFFFF) =>
+            {
+                out.push(c)
+            }
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04X}");
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -141,5 +204,32 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# left out: agent \"Odd\" (id a4)"), "{text}");
+    }
+
+    #[test]
+    fn quoting_escapes_what_yaml_cannot_hold_raw() {
+        for name in [
+            "plain",
+            "a \"quote\" and \\",
+            "tab\there",
+            "del\u{7f}",
+            "nel\u{85}",
+            "é ☎",
+        ] {
+            let text = format!(
+                "agents:\n  - name: {}\n    direction: inbound\n",
+                quote(name)
+            );
+            let config = parse_sources(&[SourceFile {
+                name: "q.yaml".into(),
+                text: text.clone(),
+            }])
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(
+                config.agents[0].agent,
+                crate::desired::AgentRef::Name(name.into()),
+                "{text}"
+            );
+        }
     }
 }

@@ -271,6 +271,10 @@ pub(crate) async fn make_plan(
             );
         }
         resolved.retain(|a| targets.iter().any(|t| matches(a, t)));
+        // The untargeted agents stay as they are; a targeted claim on a number one of them
+        // was to release would leave it with two inbound agents.
+        resolve::check_end_state(&resolved, &live)
+            .context("with --target, the agents not targeted keep their live settings")?;
     }
     let mut plan = diff::diff(&resolved, &live);
     plan.untargeted = declared - resolved.len();
@@ -475,18 +479,22 @@ async fn apply_saved(
         .map_err(|reason| anyhow::anyhow!("{shown} is not a valid saved talkops plan: {reason}"))?;
 
     let live = read_live(client, api_url).await?;
-    let drifted = drift(&plan, &live);
+    let mut drifted = drift(&plan, &live);
+    drifted.extend(new_conflicts(&plan, &live));
     if !drifted.is_empty() {
         bail!(
-            "refusing to apply {shown}: {} agent{} it changes changed on the server since the plan was made (at {}):\n  {}\nMake and review a new plan. Nothing was changed",
-            drifted.len(),
-            if drifted.len() == 1 { "" } else { "s" },
+            "refusing to apply {shown}: the environment changed since the plan was made (at {}):\n  {}\nMake and review a new plan. Nothing was changed",
             document.created_at,
             drifted.join("\n  ")
         );
     }
-    // The guards are judged again on today's environment; the flags given now and those
-    // recorded in the plan both count.
+    // The guards are judged again on today's environment (publishing status included); the
+    // flags given now and those recorded in the plan both count.
+    for change in &mut plan.changes {
+        if let Some(now) = live.agents.get(&change.id) {
+            change.status = now.status.clone();
+        }
+    }
     judge_guards(client, api_url, &mut plan, &live, options.thresholds).await?;
     let overrides = Overrides {
         force: options.overrides.force || document.overrides.force,
@@ -551,6 +559,42 @@ fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
         }
     }
     drifted
+}
+
+/// Numbers the plan makes an agent answer inbound that an agent outside the plan has started
+/// answering inbound since: applying would leave them with two inbound agents.
+fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
+    let changing: BTreeSet<&state::AgentId> = plan.changes.iter().map(|c| &c.id).collect();
+    let mut conflicts = Vec::new();
+    for change in &plan.changes {
+        if change.after.direction != state::Direction::Inbound {
+            continue;
+        }
+        let held = change.before.direction == Some(state::Direction::Inbound);
+        let claims = change
+            .after
+            .phone_ids
+            .iter()
+            .filter(|p| !(held && change.before.phone_ids.contains(*p)));
+        for phone in claims {
+            for other in live.agents.values() {
+                if !changing.contains(&other.id)
+                    && other.direction == Some(state::Direction::Inbound)
+                    && other.phone_ids.contains(phone)
+                {
+                    conflicts.push(format!(
+                        "agent {:?} (id {}): would answer {}, which inbound agent {:?} (id {}) now answers",
+                        change.name,
+                        change.id,
+                        plan.label(phone),
+                        other.name,
+                        other.id
+                    ));
+                }
+            }
+        }
+    }
+    conflicts
 }
 
 /// Asks on the terminal; without one, refuses rather than assume consent.

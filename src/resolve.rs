@@ -153,6 +153,18 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
     }
 }
 
+/// Checks the end-state rules again for a subset of the resolved agents (with `--target`, the
+/// others stay as they are live, which can make a conflict the whole config would not).
+pub fn check_end_state(resolved: &[ResolvedAgent], live: &LiveState) -> Result<(), Invalid> {
+    let mut diagnostics = Vec::new();
+    check_resolved(resolved, live, &mut diagnostics);
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid(diagnostics))
+    }
+}
+
 /// Rules on the resolved end state: one agent declared twice under two spellings (name and
 /// id), and a number left with two inbound agents, counting the agents the config does not
 /// manage and the declared agents whose numbers it leaves alone.

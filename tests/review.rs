@@ -196,7 +196,7 @@ fn a_saved_plan_is_refused_when_an_agent_it_changes_drifted() {
         .code(0);
     let out = scenario.run(&["apply", "--plan", "plan.json"]);
     out.code(1).wrote_nothing().stderr_has(&[
-        "refusing to apply plan.json: 1 agent it changes changed on the server since the plan was made",
+        "refusing to apply plan.json: the environment changed since the plan was made",
         "agent \"Support\" (id a-1): gained +14155550300",
         "Nothing was changed",
     ]);
@@ -521,4 +521,169 @@ fn a_progress_line_shows_on_a_terminal_and_not_with_quiet() {
         "{:?}",
         quiet.stdout
     );
+}
+
+#[test]
+fn an_edited_saved_plan_is_refused() {
+    let scenario = Test::new().file("agents.yaml", REVIEWED).start();
+    scenario
+        .run(&[
+            "plan",
+            "--allow-unrouted",
+            "--out",
+            "plan.json",
+            "agents.yaml",
+        ])
+        .code(0);
+    let path = scenario.dir().join("plan.json");
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("saved")).expect("JSON");
+    // Slip in an extra PUT that nobody reviewed.
+    let mut extra = document["steps"][0].clone();
+    extra["kind"] = Value::from("release");
+    extra["direction"] = Value::from("outbound");
+    document["steps"]
+        .as_array_mut()
+        .expect("steps")
+        .insert(0, extra);
+    std::fs::write(scenario.dir().join("edited.json"), document.to_string()).expect("write");
+    scenario
+        .run(&["apply", "--plan", "edited.json"])
+        .code(1)
+        .wrote_nothing()
+        .stderr_has(&["edited.json is not a valid saved talkops plan: its steps are not the ones its changes call for"]);
+}
+
+#[test]
+fn drift_names_direction_changes_and_lost_numbers() {
+    let scenario = Test::new()
+        .file("agents.yaml", REVIEWED)
+        .file("other.yaml", "agents:\n  - name: Support\n    direction: outbound\n    phone_numbers: [\"+14155550101\"]\n")
+        .start();
+    scenario
+        .run(&[
+            "plan",
+            "--allow-unrouted",
+            "--out",
+            "plan.json",
+            "agents.yaml",
+        ])
+        .code(0);
+    scenario
+        .run(&["apply", "--auto-approve", "--allow-unrouted", "other.yaml"])
+        .code(0);
+    scenario
+        .run(&["apply", "--plan", "plan.json"])
+        .code(1)
+        .wrote_nothing()
+        .stderr_has(&[
+            "agent \"Support\" (id a-1): direction was inbound, is now outbound; lost +14155550100",
+        ]);
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_an_outside_agent_now_answers_a_number_it_claims() {
+    // The plan gives +14155550300 (free when planned) to Support; then Twin (a-6, not in the
+    // plan) starts answering it inbound.
+    let scenario = Test::new()
+        .file("agents.yaml", "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550100\", \"+14155550101\", \"+14155550300\"]\n")
+        .file("other.yaml", "agents:\n  - id: a-6\n    direction: inbound\n    phone_numbers: [\"+14155550300\"]\n")
+        .start();
+    scenario
+        .run(&["plan", "--out", "plan.json", "agents.yaml"])
+        .code(0);
+    scenario
+        .run(&["apply", "--auto-approve", "other.yaml"])
+        .code(0);
+    scenario
+        .run(&["apply", "--plan", "plan.json"])
+        .code(1)
+        .wrote_nothing()
+        .stderr_has(&["agent \"Support\" (id a-1): would answer +14155550300, which inbound agent \"Twin\" (id a-6) now answers"]);
+}
+
+#[test]
+fn target_refuses_a_claim_whose_release_is_not_targeted() {
+    // Support gives +14155550101 to Callback; targeting only Callback would leave the number
+    // with two inbound agents.
+    let config = "agents:\n  - name: Callback\n    direction: inbound\n    phone_numbers: [\"+14155550200\", \"+14155550101\"]\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550100\"]\n";
+    Test::new()
+        .file("agents.yaml", config)
+        .args(&[
+            "apply",
+            "--auto-approve",
+            "--target",
+            "Callback",
+            "agents.yaml",
+        ])
+        .run()
+        .code(1)
+        .wrote_nothing()
+        .stderr_has(&[
+            "with --target, the agents not targeted keep their live settings",
+            "number +14155550101 would also be answered by inbound agent \"Support\"",
+        ]);
+}
+
+#[test]
+fn markdown_stays_under_the_limit_with_many_warnings() {
+    // One published inbound agent losing 900 numbers: 901 warnings.
+    let mut seed = Seed::default();
+    let ids: Vec<String> = (0..900).map(|i| format!("n{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        seed.phone_numbers.push(SeedPhoneNumber {
+            id: id.clone(),
+            number: format!("+1415{i:07}"),
+            country_code: None,
+            formatted_number: None,
+            r#type: None,
+        });
+    }
+    seed.agents.push(SeedAgent {
+        id: "big".into(),
+        name: "Switchboard".into(),
+        label: None,
+        direction: "inbound".into(),
+        current_status: "published".into(),
+        phone_number_ids: ids,
+        callback: false,
+    });
+    let out = Test::new()
+        .seed(seed)
+        .file(
+            "agents.yaml",
+            "agents:\n  - id: big\n    direction: inbound\n    phone_numbers: []\n",
+        )
+        .args(&["plan", "--format", "markdown", "agents.yaml"])
+        .run();
+    out.code(0);
+    assert!(
+        out.stdout.chars().count() <= 65_000,
+        "{} chars",
+        out.stdout.chars().count()
+    );
+    assert!(out
+        .stdout
+        .contains("more warnings; run `talkops plan` to see them all"));
+    assert!(
+        out.stdout.contains("| Switchboard (`big`) |"),
+        "the table still shows the agent"
+    );
+}
+
+#[test]
+fn export_round_trips_even_when_two_inbound_agents_already_share_a_number() {
+    let mut seed = standard_seed();
+    for agent in &mut seed.agents {
+        if agent.id == "a-4" {
+            agent.phone_number_ids.push("n-100".into()); // Support answers n-100 too
+        }
+    }
+    let scenario = Test::new().seed(seed).start();
+    scenario.run(&["export", "--out", "exported.yaml"]).code(0);
+    let text = std::fs::read_to_string(scenario.dir().join("exported.yaml")).expect("exported");
+    assert!(text.contains("# phone_numbers left out (not managed): +14155550100 also answered by another inbound agent"), "{text}");
+    scenario
+        .run(&["plan", "--detailed-exitcode", "exported.yaml"])
+        .code(0);
 }

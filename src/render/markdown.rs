@@ -20,21 +20,39 @@ const RESERVE: usize = 600;
 /// The plan as Markdown, never longer than [`MAX_CHARS`].
 pub fn render_plan_markdown(plan: &Plan) -> String {
     let mut out = String::new();
+    let untargeted = if plan.untargeted > 0 {
+        format!(" · {} not targeted", plan.untargeted)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "**talkops plan:** {} to change · {} unchanged · {} not managed\n",
+        "**talkops plan:** {} to change · {} unchanged · {} not managed{untargeted}\n",
         plan.changes.len(),
         plan.unchanged,
         plan.unmanaged
     );
     if !plan.warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
+        let mut shown = 0;
         for warning in &plan.warnings {
+            let line = format!(
+                "> - {} (apply needs `{}`)\n",
+                escape(&clip(&warning.message, MAX_CELL)),
+                warning.needs.flag()
+            );
+            // Warnings come first and matter most, but they get at most half the room.
+            if out.len() + line.len() > MAX_CHARS / 2 {
+                break;
+            }
+            out.push_str(&line);
+            shown += 1;
+        }
+        if shown < plan.warnings.len() {
             let _ = writeln!(
                 out,
-                "> - {} (apply needs `{}`)",
-                escape(&warning.message),
-                warning.needs.flag()
+                "> - … and {} more warnings; run `talkops plan` to see them all",
+                plan.warnings.len() - shown
             );
         }
         out.push('\n');
@@ -54,11 +72,11 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
             (_, false) => change.after.direction.to_string(),
         };
         let row = format!(
-            "| {} (`{}`) | {direction} | {} | {} |\n",
-            escape(&change.name),
-            escape(change.id.as_str()),
-            list(plan, change.added()),
-            list(plan, change.removed()),
+            "| {} ({}) | {direction} | {} | {} |\n",
+            escape(&clip(&change.name, MAX_CELL)),
+            code(change.id.as_str()),
+            clip(&list(plan, change.added()), MAX_CELL),
+            clip(&list(plan, change.removed()), MAX_CELL),
         );
         if out.len() + row.len() > budget {
             break;
@@ -146,10 +164,10 @@ pub fn render_report_markdown(report: &ApplyReport) -> String {
             Outcome::Skipped { reason } => ("skipped", reason.clone()),
         };
         let row = format!(
-            "| {} (`{}`) | {word} | {} |\n",
-            escape(&result.name),
-            escape(result.id.as_str()),
-            escape(&detail)
+            "| {} ({}) | {word} | {} |\n",
+            escape(&clip(&result.name, MAX_CELL)),
+            code(result.id.as_str()),
+            escape(&clip(&detail, MAX_CELL))
         );
         if out.len() + row.len() > MAX_CHARS - RESERVE {
             out.push_str("\n*Truncated to stay within the comment size limit.*\n");
@@ -170,12 +188,34 @@ fn list<'a>(plan: &'a Plan, ids: impl Iterator<Item = &'a PhoneId>) -> String {
         .join(", ")
 }
 
-/// Escapes what would break a table cell or start Markdown/HTML markup.
+/// The most characters of one name, number list or message in a table cell or warning.
+const MAX_CELL: usize = 300;
+
+/// `text`, cut to `max` characters with an ellipsis.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// An id as a code span: backslashes show literally there, so only what would end the span
+/// or the table cell is replaced.
+fn code(text: &str) -> String {
+    let clipped = clip(text, MAX_CELL).replace('`', "'").replace('|', "\\|");
+    format!("`{clipped}`")
+}
+
+/// Escapes what would break a table cell, start Markdown/HTML markup, mention a user (`@`)
+/// or form an HTML entity (`&`).
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' => {
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '@' | '&' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -188,11 +228,14 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{clip, code, escape};
 
     #[test]
     fn table_breaking_characters_are_escaped() {
         assert_eq!(escape("a|b <script>"), "a\\|b \\<script\\>");
         assert_eq!(escape("x\ny"), "x y");
+        assert_eq!(escape("@octocat &amp;"), "\\@octocat \\&amp;");
+        assert_eq!(code("agent_1|`x`"), "`agent_1\\|'x'`");
+        assert_eq!(clip("abcdef", 3), "abc…");
     }
 }
