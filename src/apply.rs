@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::api::Client;
 use crate::order::StepKind;
 use crate::plan::{Plan, Target};
-use crate::state::{AgentId, Direction, PhoneId};
+use crate::state::{AgentId, PhoneId};
 
 /// What happened to one changed agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,10 +209,14 @@ fn agent_outcome(plan: &Plan, mine: &[usize], state: &[State], abandoned: bool) 
             _ => {}
         }
     }
-    match mine.last().map(|&s| &state[s]) {
-        Some(State::Done { notes }) => Outcome::Changed { notes: notes.clone() },
-        Some(State::Running) if abandoned => Outcome::Failed {
+    if abandoned && mine.iter().any(|&s| state[s] == State::Running) {
+        return Outcome::Failed {
             reason: partly("interrupted while its PUT was in flight: it may or may not have been applied; run plan to see".into()),
+        };
+    }
+    match mine.last().map(|&s| &state[s]) {
+        Some(State::Done { notes }) => Outcome::Changed {
+            notes: notes.clone(),
         },
         _ => Outcome::Skipped {
             reason: partly("not attempted: apply was interrupted".into()),
@@ -275,12 +279,14 @@ async fn run_step(
     };
     let mut problems = Vec::new();
     let mut notes = Vec::new();
-    if response.direction != Some(target.direction) {
-        problems.push(format!(
-            "direction is {}, not {}",
-            response.direction.map_or("(missing)", Direction::as_str),
+    match response.direction {
+        Some(direction) if direction != target.direction => problems.push(format!(
+            "direction is {direction}, not {}",
             target.direction
-        ));
+        )),
+        Some(_) => {}
+        None => notes
+            .push("the response did not give the agent's direction, so it was not verified".into()),
     }
     match &response.phone_ids {
         Some(ids) if *ids != target.phone_ids => problems.push(format!(

@@ -76,7 +76,8 @@ pub fn check(
         None => format!("id {id}"),
     };
 
-    let managed = plan.changes.len() + plan.unchanged;
+    // Untargeted agents are still managed: --target must not slip a large change past the guard.
+    let managed = plan.changes.len() + plan.unchanged + plan.untargeted;
     let changing = plan.changes.len();
     if managed >= thresholds.min_managed
         && changing * 100 > managed * thresholds.max_change_percent as usize

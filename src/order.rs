@@ -52,8 +52,10 @@ pub fn order(changes: &[Change]) -> Vec<Step> {
     let mut holding: Vec<BTreeSet<PhoneId>> = changes
         .iter()
         .map(|c| match c.before.direction {
-            Some(Direction::Inbound) => c.before.phone_ids.clone(),
-            _ => BTreeSet::new(),
+            // An agent whose direction the API did not report may well be inbound: count it
+            // as holding its numbers, so that a claim waits for it to let them go.
+            Some(Direction::Inbound) | None => c.before.phone_ids.clone(),
+            Some(Direction::Outbound) => BTreeSet::new(),
         })
         .collect();
     let wanted: Vec<BTreeSet<PhoneId>> = changes.iter().map(|c| inbound_set(&c.after)).collect();

@@ -153,3 +153,17 @@ fn the_rate_limit_headers_pace_requests_so_none_is_refused() {
     );
     out.stderr_has(&["pacing for the rate limit"]);
 }
+
+#[test]
+fn a_retry_after_longer_than_the_wait_budget_fails_fast_instead_of_stalling() {
+    let out = Test::new()
+        .sim(|c| {
+            c.rate_limit_every = Some(1);
+            c.retry_after = RetryAfter::Seconds(3600);
+        })
+        .file("agents.yaml", CHANGES)
+        .args(&["plan", "--max-retry-wait", "1", "agents.yaml"])
+        .run();
+    out.code(1)
+        .stderr_has(&["429 Too Many Requests (gave up after 1 attempt)"]);
+}

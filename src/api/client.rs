@@ -275,12 +275,27 @@ impl Client {
         loop {
             // Wait for the rate-limit gate (its waits are pacing, not retries).
             while let Some(wait) = self.gate.reserve(Instant::now()) {
+                // Pacing and rate-limit pauses count against --max-retry-wait too, so that a
+                // huge Retry-After or X-RateLimit-Reset cannot stall a pipeline unbounded.
+                if waited + wait > policy.max_wait {
+                    return Err(ApiError::Status {
+                        call,
+                        status: 429,
+                        message: format!(
+                            "the API's rate limit asks talkops to wait {:.0}s more, past --max-retry-wait ({:.0}s)",
+                            wait.as_secs_f64(),
+                            policy.max_wait.as_secs_f64()
+                        ),
+                        code: None,
+                    });
+                }
                 self.log(|| {
                     format!(
                         "{call}: pacing for the rate limit, waiting {:.1}s",
                         wait.as_secs_f64()
                     )
                 });
+                waited += wait;
                 tokio::time::sleep(wait).await;
             }
             let Some(attempt) = request.try_clone() else {
@@ -294,13 +309,16 @@ impl Client {
             let outcome = self.attempt(&call, attempt).await;
             let wait = match &outcome {
                 Attempt::Done(_) => None,
-                Attempt::Failed {
-                    error, retry_after, ..
-                } => {
+                Attempt::Failed { error, retry_after } => {
+                    let wait = retry_after.unwrap_or_else(|| policy.backoff(retry + 1));
                     if let ApiError::Status { status: 429, .. } = error {
                         self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                        // Everyone waits, not only this request: the limit is shared. Never
+                        // longer than this request may wait at all.
+                        let budget = policy.max_wait.saturating_sub(waited);
+                        self.gate.pause(Instant::now() + wait.min(budget));
                     }
-                    retry_after.or_else(|| Some(policy.backoff(retry + 1)))
+                    Some(wait)
                 }
                 Attempt::Final(_) => None,
             };
@@ -364,15 +382,7 @@ impl Client {
         }
         let error =
             ApiError::from_response(call.to_owned(), status.as_u16(), &body, self.token.expose());
-        if status.as_u16() == 429 {
-            // Everyone waits, not only this request: the limit is shared.
-            let wait = retry_after.unwrap_or(Duration::from_secs(1));
-            self.gate.pause(Instant::now() + wait);
-            Attempt::Failed {
-                error,
-                retry_after: Some(wait),
-            }
-        } else if status.is_server_error() {
+        if status.as_u16() == 429 || status.is_server_error() {
             Attempt::Failed { error, retry_after }
         } else {
             Attempt::Final(error)

@@ -41,7 +41,11 @@ pub enum ApiError {
 impl ApiError {
     /// The same error, saying how many attempts were made before giving up.
     pub(crate) fn gave_up(self, attempts: u32) -> ApiError {
-        let note = format!(" (gave up after {attempts} attempts)");
+        let note = if attempts == 1 {
+            " (gave up after 1 attempt)".to_owned()
+        } else {
+            format!(" (gave up after {attempts} attempts)")
+        };
         match self {
             ApiError::Status {
                 call,

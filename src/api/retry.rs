@@ -147,7 +147,7 @@ impl Gate {
         match (state.remaining, state.reset_at) {
             (Some(0), Some(reset_at)) => Some(reset_at - now),
             (Some(left), _) => {
-                state.remaining = Some(left - 1);
+                state.remaining = Some(left.saturating_sub(1));
                 None
             }
             (None, _) => None,
@@ -174,9 +174,16 @@ impl Gate {
         // A little slack so that a request sent "at" the reset is in the new window.
         let reset_at = now + until + Duration::from_millis(100);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let tolerance = Duration::from_millis(900);
+        if let Some(known) = state.reset_at {
+            if reset_at + tolerance < known {
+                // A late answer from an earlier window: it says nothing about this one.
+                return;
+            }
+        }
         let same_window = state
             .reset_at
-            .is_some_and(|known| reset_at <= known + Duration::from_millis(900));
+            .is_some_and(|known| reset_at <= known + tolerance);
         state.remaining = Some(match (same_window, state.remaining) {
             // Responses arrive out of order; within one window the lowest count is the truth.
             (true, Some(known)) => known.min(remaining),
@@ -281,6 +288,24 @@ mod tests {
         assert!(wait > Duration::from_secs(9) && wait <= Duration::from_millis(10_100));
         // After the reset, requests flow again.
         assert_eq!(gate.reserve(now + Duration::from_secs(11)), None);
+    }
+
+    #[test]
+    fn a_late_answer_from_an_earlier_window_is_ignored() {
+        let gate = Gate::default();
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        gate.observe(
+            &headers(&[("x-ratelimit-remaining", "98"), ("x-ratelimit-reset", "60")]),
+            now,
+            wall,
+        );
+        gate.observe(
+            &headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")]),
+            now,
+            wall,
+        );
+        assert_eq!(gate.reserve(now), None, "98 are left in the current window");
     }
 
     #[test]

@@ -235,7 +235,7 @@ pub fn render_report(report: &ApplyReport, style: Style) -> String {
         let _ = writeln!(
             out,
             "\n{}",
-            style.yellow("Interrupted: no PUT was started after the interrupt; the list above says what was and was not done.")
+            style.yellow("Interrupted: no new PUT was started after the interrupt (those already under way, retries included, were finished); the list above says what was and was not done.")
         );
     }
     let verdict = if report.succeeded() {
