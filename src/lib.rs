@@ -377,26 +377,40 @@ pub(crate) async fn plan_and_apply(
     output: &OutputArgs,
 ) -> anyhow::Result<u8> {
     let plan = make_plan(client, api_url, config, options.thresholds, targets).await?;
+    apply_plan(client, api_url, &plan, options.overrides, options, output).await
+}
+
+/// Shows the plan, checks the guards against `overrides`, asks when it must, and performs it.
+async fn apply_plan(
+    client: &Client,
+    api_url: &str,
+    plan: &Plan,
+    overrides: Overrides,
+    options: &ApplyOptions,
+    output: &OutputArgs,
+) -> anyhow::Result<u8> {
     // The plan goes where the report goes when that is text; with a machine format on
     // stdout, people still see the plan, on stderr.
-    let style = settings::style_for(output.color);
     if output.format == Format::Text {
-        print!("{}", render::render_plan(&plan, style));
+        print!(
+            "{}",
+            render::render_plan(plan, settings::style_for(output.color))
+        );
     } else {
-        eprint!("{}", render::render_plan(&plan, Style { color: false }));
+        eprint!("{}", render::render_plan(plan, Style { color: false }));
     }
     if !plan.has_changes() {
         if output.format == Format::Text {
             println!("Nothing to apply.");
         }
-        print_report(&apply::ApplyReport::nothing(&plan), output)?;
+        print_report(&apply::ApplyReport::nothing(plan), output)?;
         return Ok(0);
     }
-    check_overrides(&plan, options.overrides)?;
+    check_overrides(plan, overrides)?;
     if options.approval == Approval::AskOnTerminal && !confirm(api_url)? {
         bail!("apply cancelled; nothing was changed");
     }
-    execute(client, &plan, options, output).await
+    execute(client, plan, options, output).await
 }
 
 /// Refuses, naming the flags, when a warning has not been accepted.
@@ -500,18 +514,7 @@ async fn apply_saved(
         force: options.overrides.force || document.overrides.force,
         allow_unrouted: options.overrides.allow_unrouted || document.overrides.allow_unrouted,
     };
-    let style = settings::style_for(output.color);
-    if output.format == Format::Text {
-        print!("{}", render::render_plan(&plan, style));
-    } else {
-        eprint!("{}", render::render_plan(&plan, Style { color: false }));
-    }
-    if !plan.has_changes() {
-        print_report(&apply::ApplyReport::nothing(&plan), output)?;
-        return Ok(0);
-    }
-    check_overrides(&plan, overrides)?;
-    execute(client, &plan, options, output).await
+    apply_plan(client, api_url, &plan, overrides, options, output).await
 }
 
 /// Each changed agent whose live settings differ from those the plan was made from.
