@@ -133,12 +133,7 @@ where
                 thresholds: thresholds(&guards),
             };
             if let Some(file) = plan {
-                let settings = Settings::resolve(&api)?;
-                let client = Client::new(
-                    &settings.api_url,
-                    settings.token.clone(),
-                    settings.client.clone(),
-                )?;
+                let (settings, client) = connect(&api)?;
                 return runtime()?.block_on(apply_saved(
                     &client,
                     &settings.api_url,
@@ -158,12 +153,7 @@ where
             ))
         }
         Command::Export { api, out } => {
-            let settings = Settings::resolve(&api)?;
-            let client = Client::new(
-                &settings.api_url,
-                settings.token.clone(),
-                settings.client.clone(),
-            )?;
+            let (settings, client) = connect(&api)?;
             let live = runtime()?.block_on(read_live(&client, &settings.api_url))?;
             let text = export::export(
                 &live,
@@ -206,13 +196,19 @@ fn prepare(
     api: &cli::ApiArgs,
 ) -> anyhow::Result<(DesiredConfig, Settings, Client)> {
     let config = desired::load(paths)?;
+    let (settings, client) = connect(api)?;
+    Ok((config, settings, client))
+}
+
+/// The settings (token, URL, client options) and a client for them.
+fn connect(api: &cli::ApiArgs) -> anyhow::Result<(Settings, Client)> {
     let settings = Settings::resolve(api)?;
     let client = Client::new(
         &settings.api_url,
         settings.token.clone(),
         settings.client.clone(),
     )?;
-    Ok((config, settings, client))
+    Ok((settings, client))
 }
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<u8> {
