@@ -134,12 +134,13 @@ fn a_timed_out_request_is_retried_and_shown_with_verbose() {
 
 #[test]
 fn the_rate_limit_headers_pace_requests_so_none_is_refused() {
-    // 4 requests per second: plan reads 2, apply then 2 more reads and 3 PUTs.
+    // 4 requests per 3-second window (long enough that the reads and the PUTs surely share
+    // one): apply reads 2, then its 3 PUTs need a pause for the next window.
     let out = Test::new()
         .sim(|c| {
             c.rate_limit = Some(RateLimit {
                 limit: 4,
-                window: Duration::from_secs(1),
+                window: Duration::from_secs(3),
             })
         })
         .file("agents.yaml", CHANGES)
