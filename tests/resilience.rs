@@ -69,10 +69,13 @@ fn a_retry_after_http_date_is_honoured() {
             c.retry_after = RetryAfter::HttpDate(0);
         })
         .file("agents.yaml", CHANGES)
-        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .args(&["apply", "--auto-approve", "-v", "agents.yaml"])
         .run();
     converged(&out);
     assert!(statuses(&out).contains(&429));
+    // The date is now (or just past): the retry waits 0 s. Were the date not understood,
+    // the backoff (at least 0.125 s) would show instead.
+    out.stderr_has(&["429 Too Many Requests; retry 1 of 6 in 0.0s"]);
 }
 
 #[test]
