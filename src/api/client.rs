@@ -1,7 +1,6 @@
 //! The HTTP client: reading the environment (agents, paged; phone numbers) and the one write.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,7 +25,7 @@ const PAGE_CONCURRENCY: usize = 8;
 const MAX_PAGES: u64 = 100_000;
 
 /// A client for one Talkover environment (one base URL, one token). Clones share the
-/// connection pool, the rate-limit gate and the counters.
+/// connection pool and the rate-limit gate.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -34,7 +33,6 @@ pub struct Client {
     token: Token,
     options: ClientOptions,
     gate: Arc<Gate>,
-    stats: Arc<Counters>,
 }
 
 /// What the server says an agent looks like after a successful PUT.
@@ -71,7 +69,6 @@ impl Client {
             token,
             options,
             gate: Arc::default(),
-            stats: Arc::default(),
         })
     }
 
@@ -304,7 +301,6 @@ impl Client {
                     reason: "the request cannot be repeated".into(),
                 });
             };
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             let outcome = self.attempt(&call, attempt).await;
             let wait = match &outcome {
@@ -312,7 +308,6 @@ impl Client {
                 Attempt::Failed { error, retry_after } => {
                     let wait = retry_after.unwrap_or_else(|| policy.backoff(retry + 1));
                     if let ApiError::Status { status: 429, .. } = error {
-                        self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                         // Everyone waits, not only this request: the limit is shared. Never
                         // longer than this request may wait at all.
                         let budget = policy.max_wait.saturating_sub(waited);
@@ -341,7 +336,6 @@ impl Client {
             }
             retry += 1;
             waited += wait;
-            self.stats.retries.fetch_add(1, Ordering::Relaxed);
             self.log(|| {
                 format!(
                     "{error}; retry {retry} of {} in {:.1}s",
@@ -394,16 +388,6 @@ impl Client {
         &self.options.progress
     }
 
-    /// What the client has done so far: requests sent (retries included), 429s received,
-    /// retries made.
-    pub fn stats(&self) -> Stats {
-        Stats {
-            requests: self.stats.requests.load(Ordering::Relaxed),
-            rate_limited: self.stats.rate_limited.load(Ordering::Relaxed),
-            retries: self.stats.retries.load(Ordering::Relaxed),
-        }
-    }
-
     fn log(&self, message: impl FnOnce() -> String) {
         if self.options.verbose {
             eprintln!("talkops: {}", scrub(&message(), self.token.expose()));
@@ -421,21 +405,6 @@ enum Attempt {
     },
     /// Not retryable (any other 4xx).
     Final(ApiError),
-}
-
-/// Counts of what the client did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub requests: u64,
-    pub rate_limited: u64,
-    pub retries: u64,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicU64,
-    rate_limited: AtomicU64,
-    retries: AtomicU64,
 }
 
 /// How the client behaves: timeouts, retries, logging, progress.

@@ -30,8 +30,6 @@ pub enum ApiError {
         call: String,
         /// The cause chain, joined, each distinct message once.
         reason: String,
-        /// Whether it was a timeout (as opposed to a refused or broken connection).
-        timeout: bool,
     },
     /// The server answered 2xx with something talkops cannot read.
     #[error("{call}: unexpected response: {reason}")]
@@ -58,14 +56,9 @@ impl ApiError {
                 message: message + &note,
                 code,
             },
-            ApiError::Transport {
-                call,
-                reason,
-                timeout,
-            } => ApiError::Transport {
+            ApiError::Transport { call, reason } => ApiError::Transport {
                 call,
                 reason: reason + &note,
-                timeout,
             },
             other => other,
         }
@@ -91,7 +84,6 @@ impl ApiError {
         ApiError::Transport {
             call,
             reason: parts.join(": "),
-            timeout: err.is_timeout(),
         }
     }
 

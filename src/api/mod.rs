@@ -12,7 +12,7 @@ mod wire;
 
 use std::fmt;
 
-pub use client::{Client, ClientOptions, PutOutcome, Stats};
+pub use client::{Client, ClientOptions, PutOutcome};
 pub(crate) use error::scrub;
 pub use error::ApiError;
 pub use retry::RetryPolicy;

@@ -4,5 +4,5 @@
 mod markdown;
 mod text;
 
-pub use markdown::{render_plan_markdown, render_report_markdown, MAX_CHARS};
+pub use markdown::{render_plan_markdown, render_report_markdown};
 pub use text::{render_plan, render_report, Style};
