@@ -112,6 +112,8 @@ pub struct Test {
     refused: Vec<(String, String)>,
     merge_numbers_on_put: bool,
     tweaks: Vec<Tweak>,
+    env: Vec<(String, String)>,
+    stdin: Option<Vec<u8>>,
 }
 
 /// A run of talkops in progress.
@@ -150,6 +152,8 @@ impl Test {
             refused: Vec::new(),
             merge_numbers_on_put: false,
             tweaks: Vec::new(),
+            env: Vec::new(),
+            stdin: None,
         }
     }
 
@@ -212,6 +216,18 @@ impl Test {
         self
     }
 
+    /// Sets an environment variable for the run (e.g. `HTTP_PROXY`).
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Feeds these bytes to talkops' stdin (a pipe) instead of leaving it empty.
+    pub fn stdin(mut self, input: &str) -> Test {
+        self.stdin = Some(input.as_bytes().to_vec());
+        self
+    }
+
     /// Overrides TALKOVER_API_URL (default: the simulator's URL).
     pub fn api_url(mut self, url: &str) -> Test {
         self.api_url = Some(url.to_owned());
@@ -239,6 +255,8 @@ impl Test {
             token: self.token,
             api_url: self.api_url,
             no_color: self.no_color,
+            env: self.env,
+            stdin: self.stdin,
         }
     }
 
@@ -259,6 +277,8 @@ pub struct Scenario {
     token: Option<String>,
     api_url: Option<String>,
     no_color: bool,
+    env: Vec<(String, String)>,
+    stdin: Option<Vec<u8>>,
 }
 
 impl Scenario {
@@ -320,6 +340,9 @@ impl Scenario {
         if self.no_color {
             command.env("NO_COLOR", "1");
         }
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
     }
 
     #[track_caller]
@@ -348,7 +371,11 @@ impl Scenario {
         let mut command = match terminal {
             None => {
                 let mut command = Command::new(binary);
-                command.args(args).stdin(Stdio::null());
+                command.args(args).stdin(if self.stdin.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                });
                 command
             }
             Some(_) => {
@@ -366,10 +393,12 @@ impl Scenario {
         };
         self.environment(&mut command);
         let mut child = command.spawn().expect("talkops runs");
-        if let (Some(input), Some(mut stdin)) = (terminal, child.stdin.take()) {
-            stdin
-                .write_all(input.as_bytes())
-                .expect("type into the terminal");
+        let input = terminal
+            .map(|t| t.as_bytes().to_vec())
+            .or_else(|| self.stdin.clone());
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            // talkops may exit before reading all of it (a broken pipe here is its business).
+            let _ = stdin.write_all(&input);
         }
         let output = child.wait_with_output().expect("talkops finishes");
         self.output(output, before)
