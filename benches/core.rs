@@ -37,6 +37,7 @@ fn environment(size: usize, changes: usize) -> (LiveState, String) {
                 id,
                 name: format!("Agent {i:06}"),
                 direction: Some(direction),
+                direction_text: None,
                 status: Some("published".into()),
                 phone_ids: BTreeSet::from([phone]),
             },

@@ -123,6 +123,7 @@ mod tests {
                     id: AgentId::new(*id),
                     name: format!("name-{id}"),
                     direction: Some(*direction),
+                    direction_text: None,
                     status: Some("published".into()),
                     phone_ids: ids(phones),
                 },

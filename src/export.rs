@@ -182,6 +182,7 @@ mod tests {
                     id: AgentId::new(id),
                     name: name.into(),
                     direction,
+                    direction_text: None,
                     status: None,
                     phone_ids: phones.into_iter().map(PhoneId::new).collect(),
                 },

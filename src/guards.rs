@@ -51,6 +51,8 @@ pub enum GuardKind {
     ChangeSize,
     Unrouted,
     CallbackRole,
+    /// A changed agent's current direction is one talkops does not know.
+    UnknownDirection,
 }
 
 /// A reason to stop and think before applying.
@@ -93,7 +95,9 @@ pub fn check(
         });
     }
 
-    // Numbers answered inbound today that no inbound agent answers afterwards.
+    // Numbers answered inbound today that no inbound agent answers afterwards. An agent whose
+    // direction talkops does not know may answer its numbers today; afterwards only a known
+    // inbound agent counts, unless the agent does not change (then "may" stays "may").
     let after: BTreeMap<&AgentId, (Direction, &BTreeSet<PhoneId>)> = plan
         .changes
         .iter()
@@ -102,30 +106,71 @@ pub fn check(
     let mut answered_before: BTreeMap<&PhoneId, Vec<&AgentId>> = BTreeMap::new();
     let mut answered_after: BTreeSet<&PhoneId> = BTreeSet::new();
     for agent in live.agents.values() {
-        if agent.direction == Some(Direction::Inbound) {
+        if agent.may_answer() {
             for phone in &agent.phone_ids {
                 answered_before.entry(phone).or_default().push(&agent.id);
             }
         }
-        let (direction, phones) = match after.get(&agent.id) {
-            Some((direction, phones)) => (Some(*direction), *phones),
-            None => (agent.direction, &agent.phone_ids),
-        };
-        if direction == Some(Direction::Inbound) {
-            answered_after.extend(phones);
+        match after.get(&agent.id) {
+            Some((direction, phones)) => {
+                if *direction == Direction::Inbound {
+                    answered_after.extend(*phones);
+                }
+            }
+            None => {
+                if agent.may_answer() {
+                    answered_after.extend(&agent.phone_ids);
+                }
+            }
         }
     }
     for (phone, owners) in &answered_before {
         if !answered_after.contains(phone) {
-            let owners: Vec<String> = owners.iter().map(|id| who(id)).collect();
-            warnings.push(Warning {
-                kind: GuardKind::Unrouted,
-                message: format!(
-                    "number {} goes off the air: inbound agent {} answers it today and no inbound agent will after this plan",
+            let unsure = owners
+                .iter()
+                .any(|id| live.agents.get(*id).is_some_and(|a| a.direction.is_none()));
+            let owners: Vec<String> = owners
+                .iter()
+                .map(|id| match live.agents.get(*id) {
+                    Some(agent) if agent.direction.is_none() => {
+                        format!("agent {} (direction {})", who(id), agent.direction_shown())
+                    }
+                    _ => format!("inbound agent {}", who(id)),
+                })
+                .collect();
+            let message = if unsure {
+                format!(
+                    "number {} may go off the air: {} may answer it today (talkops cannot tell) and no inbound agent will after this plan",
                     plan_label(plan, live, phone),
                     owners.join(", ")
-                ),
+                )
+            } else {
+                format!(
+                    "number {} goes off the air: {} answers it today and no inbound agent will after this plan",
+                    plan_label(plan, live, phone),
+                    owners.join(", ")
+                )
+            };
+            warnings.push(Warning {
+                kind: GuardKind::Unrouted,
+                message,
                 needs: Override::AllowUnrouted,
+            });
+        }
+    }
+    for change in &plan.changes {
+        if change.before.direction.is_none() {
+            let shown = live
+                .agents
+                .get(&change.id)
+                .map_or_else(|| "(unknown)".to_owned(), |a| a.direction_shown());
+            warnings.push(Warning {
+                kind: GuardKind::UnknownDirection,
+                message: format!(
+                    "agent {} has direction {shown} today, which talkops does not understand: it cannot tell what this change does to the calls it handles now",
+                    who(&change.id)
+                ),
+                needs: Override::Force,
             });
         }
     }
@@ -148,7 +193,7 @@ pub fn check(
 
     if let Some(callback) = callback_agents {
         for change in &plan.changes {
-            if change.before.direction == Some(Direction::Inbound)
+            if change.before.direction != Some(Direction::Outbound)
                 && change.after.direction == Direction::Outbound
                 && callback.contains(&change.id)
             {
@@ -166,11 +211,11 @@ pub fn check(
     warnings
 }
 
-/// Whether any change turns an inbound agent outbound (only then is the callback role
-/// worth a request).
+/// Whether any change turns an inbound agent (or one whose direction is unknown) outbound:
+/// only then is the callback role worth a request.
 pub fn needs_callback_agents(plan: &Plan) -> bool {
     plan.changes.iter().any(|c| {
-        c.before.direction == Some(Direction::Inbound) && c.after.direction == Direction::Outbound
+        c.before.direction != Some(Direction::Outbound) && c.after.direction == Direction::Outbound
     })
 }
 
@@ -200,6 +245,7 @@ mod tests {
                     id: AgentId::new(*id),
                     name: id.to_uppercase(),
                     direction: Some(*direction),
+                    direction_text: None,
                     status: Some("published".into()),
                     phone_ids: ids(phones),
                 },
@@ -337,6 +383,35 @@ mod tests {
         assert!(warnings[0]
             .message
             .contains("published inbound agent \"A\" (id a) is left with no numbers"));
+    }
+
+    #[test]
+    fn an_unknown_direction_may_answer_and_says_so() {
+        let mut state = live(&[("a", Inbound, &["1"]), ("b", Outbound, &["2"])]);
+        if let Some(agent) = state.agents.get_mut(&AgentId::new("a")) {
+            agent.direction = None;
+            agent.direction_text = Some("both".into());
+        }
+        // Turning it outbound may take +11 off the air, and its direction is unknown.
+        let p = plan(&state, &[("a", Outbound, &["1"])], 0);
+        let warnings = check(&p, &state, None, Thresholds::default());
+        let kinds: Vec<GuardKind> = warnings.iter().map(|w| w.kind).collect();
+        assert_eq!(
+            kinds,
+            [GuardKind::Unrouted, GuardKind::UnknownDirection],
+            "{warnings:#?}"
+        );
+        assert!(
+            warnings[0]
+                .message
+                .contains("number +11 may go off the air: agent \"A\" (id a) (direction \"both\" (not inbound or outbound)) may answer it today"),
+            "{}",
+            warnings[0].message
+        );
+        assert_eq!(warnings[1].needs, Override::Force);
+        // Left alone, its numbers are not reported off the air by another agent's change.
+        let p = plan(&state, &[("b", Inbound, &["2"])], 0);
+        assert!(check(&p, &state, None, Thresholds::default()).is_empty());
     }
 
     #[test]

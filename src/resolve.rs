@@ -128,6 +128,14 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
             phone_ids = Some(ids);
         }
 
+        if let Some(id) = &id {
+            if live.unknown_numbers.contains(id) {
+                problems.push(problem(format!(
+                    "the API did not give the phone numbers of agent {} (no `phone_numbers` in the agent list, nor when the agent was read alone): they are unknown, so talkops cannot plan this agent; try again, or ask Talkover why",
+                    describe(live, id)
+                )));
+            }
+        }
         if problems.is_empty() {
             if let Some(id) = id {
                 resolved.push(ResolvedAgent {
@@ -143,6 +151,25 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
         }
     }
 
+    // An agent the config does not manage, whose numbers are unknown and which may answer
+    // calls: whether a claim here would give one of its numbers a second inbound agent, or
+    // take one off the air, cannot be judged.
+    let declared: BTreeSet<&AgentId> = resolved.iter().map(|a| &a.id).collect();
+    for id in &live.unknown_numbers {
+        let Some(agent) = live.agents.get(id) else {
+            continue;
+        };
+        if !declared.contains(id) && agent.may_answer() {
+            diagnostics.push(Diagnostic::file(
+                "the environment",
+                format!(
+                    "agent {} (direction {}, not managed by this config) was listed without its phone numbers, and reading it alone did not give them either: talkops cannot tell which numbers it answers, so no plan is safe; try again, or ask Talkover why",
+                    describe(live, id),
+                    agent.direction_shown()
+                ),
+            ));
+        }
+    }
     if diagnostics.is_empty() {
         check_resolved(&resolved, live, &mut diagnostics);
     }
@@ -151,6 +178,14 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
     } else {
         Err(Invalid(diagnostics))
     }
+}
+
+/// `"Name" (id X)` of a live agent.
+fn describe(live: &LiveState, id: &AgentId) -> String {
+    live.agents
+        .get(id)
+        .map(|a| format!("{:?} (id {id})", a.name))
+        .unwrap_or_else(|| format!("id {id}"))
 }
 
 /// Checks the end-state rules again for a subset of the resolved agents (with `--target`, the
@@ -198,21 +233,24 @@ fn check_resolved(resolved: &[ResolvedAgent], live: &LiveState, diagnostics: &mu
         return;
     }
 
-    // The end state: declared agents as declared, every other agent as it is.
+    // The end state: declared agents as declared, every other agent as it is. An agent
+    // whose direction talkops does not know may answer its numbers, so it counts as an
+    // inbound owner here (failing closed).
     let mut inbound_owners: BTreeMap<&PhoneId, Vec<&AgentId>> = BTreeMap::new();
     let mut live_inbound: BTreeSet<(&PhoneId, &AgentId)> = BTreeSet::new();
     for agent in live.agents.values() {
-        if agent.direction == Some(Direction::Inbound) {
+        if agent.may_answer() {
             live_inbound.extend(agent.phone_ids.iter().map(|phone| (phone, &agent.id)));
         }
-        let (direction, phones) = match declared.get(&agent.id) {
-            Some(d) => (
-                Some(d.direction),
-                d.phone_ids.as_ref().unwrap_or(&agent.phone_ids),
-            ),
-            None => (agent.direction, &agent.phone_ids),
+        let may_answer = match declared.get(&agent.id) {
+            Some(d) => d.direction == Direction::Inbound,
+            None => agent.may_answer(),
         };
-        if direction == Some(Direction::Inbound) {
+        let phones = match declared.get(&agent.id) {
+            Some(d) => d.phone_ids.as_ref().unwrap_or(&agent.phone_ids),
+            None => &agent.phone_ids,
+        };
+        if may_answer {
             for phone in phones {
                 inbound_owners.entry(phone).or_default().push(&agent.id);
             }
@@ -249,9 +287,13 @@ fn check_resolved(resolved: &[ResolvedAgent], live: &LiveState, diagnostics: &mu
             .iter()
             .filter(|id| **id != &claimant.id)
             .map(|id| {
-                let how = match declared.get(id) {
-                    Some(other) => format!("declared at {}", other.source),
-                    None => "not managed by this config".to_owned(),
+                let how = match (declared.get(id), live.agents.get(*id)) {
+                    (Some(other), _) => format!("declared at {}", other.source),
+                    (None, Some(agent)) if agent.direction.is_none() => format!(
+                        "not managed by this config; its direction is {}, so it may answer it",
+                        agent.direction_shown()
+                    ),
+                    (None, _) => "not managed by this config".to_owned(),
                 };
                 format!("{} ({how})", name_of(id))
             })

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use crate::api::{ClientOptions, RetryPolicy, Token};
 use crate::cli::{ApiArgs, ColorChoice};
@@ -43,8 +43,11 @@ impl Settings {
             Err(std::env::VarError::NotPresent) => bail!("{TOKEN_VAR} is not set: set it to the API token of the Talkover environment to manage"),
             Err(std::env::VarError::NotUnicode(_)) => bail!("{TOKEN_VAR} is not valid UTF-8"),
         };
-        // The URL is echoed in its errors; should the token have been put there by mistake
-        // (the two variables swapped), it must not be echoed with it.
+        // The URL is echoed in messages (errors, saved plans); should the token have been put
+        // there by mistake (the two variables swapped), it must not be echoed with it.
+        if api_url.contains(token.expose()) {
+            bail!("--api-url / TALKOVER_API_URL contains the token (not shown): give the base URL there and the token in {TOKEN_VAR} only");
+        }
         let api_url = check_api_url(api_url).map_err(|err| {
             anyhow::anyhow!(crate::api::scrub(&format!("{err:#}"), token.expose()))
         })?;
@@ -57,15 +60,27 @@ impl Settings {
 }
 
 /// Accepts `https://` anywhere and plain `http://` only on loopback, where the token cannot
-/// leave the machine (the simulator, the demo, tests).
+/// leave the machine (the simulator, the demo, tests). A URL with a user name, password,
+/// query or fragment is refused without being echoed: those are where secrets get pasted.
 pub fn check_api_url(text: &str) -> anyhow::Result<String> {
-    let url = reqwest::Url::parse(text)
-        .with_context(|| format!("--api-url / TALKOVER_API_URL {text:?} is not a valid URL"))?;
+    const WHAT: &str = "--api-url / TALKOVER_API_URL";
+    let url = reqwest::Url::parse(text).map_err(|err| {
+        // The text is not shown: an unparsable URL cannot be told apart from its secrets.
+        anyhow::anyhow!(
+            "{WHAT} is not a valid URL ({err}); it is not shown here, as it may hold a secret"
+        )
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
-        bail!("--api-url / TALKOVER_API_URL must not contain credentials; the token goes in {TOKEN_VAR}");
+        bail!("{WHAT} must not contain a user name or password (not shown); the token goes in {TOKEN_VAR}");
+    }
+    if url.query().is_some() {
+        bail!("{WHAT} must not contain a query string (`?...`, not shown); give the base URL, e.g. https://app.talkover.ai, and the token in {TOKEN_VAR}");
+    }
+    if url.fragment().is_some() {
+        bail!("{WHAT} must not contain a fragment (`#...`, not shown); give the base URL, e.g. https://app.talkover.ai");
     }
     let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
@@ -76,7 +91,7 @@ pub fn check_api_url(text: &str) -> anyhow::Result<String> {
         "http" => bail!(
             "refusing to send the token over plain http to {text:?}: use https (plain http is allowed only for localhost)"
         ),
-        other => bail!("--api-url / TALKOVER_API_URL {text:?} has scheme {other:?}: use https"),
+        other => bail!("{WHAT} {text:?} has scheme {other:?}: use https"),
     }
     Ok(text.trim_end_matches('/').to_owned())
 }
@@ -117,5 +132,23 @@ mod tests {
         assert!(check_api_url("ftp://x").is_err());
         assert!(check_api_url("not a url").is_err());
         assert!(check_api_url("https://user:pw@app.talkover.ai").is_err());
+    }
+
+    #[test]
+    fn secrets_in_the_url_are_refused_and_never_echoed() {
+        for (url, secret) in [
+            ("https://user:hunter2@app.talkover.ai:99999", "hunter2"),
+            ("https://user:hunter2@app.talkover.ai", "hunter2"),
+            ("https://hunter2@app.talkover.ai", "hunter2"),
+            ("https://app.talkover.ai/?token=hunter2", "hunter2"),
+            ("https://app.talkover.ai/#hunter2", "hunter2"),
+            ("not a url hunter2", "hunter2"),
+        ] {
+            let err = match check_api_url(url) {
+                Ok(ok) => panic!("{url} accepted as {ok}"),
+                Err(err) => format!("{err:#}"),
+            };
+            assert!(!err.contains(secret), "{url}: {err}");
+        }
     }
 }

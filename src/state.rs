@@ -109,8 +109,12 @@ opaque_id!(
 pub struct LiveAgent {
     pub id: AgentId,
     pub name: String,
-    /// `None` when the API sent no direction or one talkops does not know.
+    /// `None` when the API sent no direction or one talkops does not know. Wherever safety is
+    /// judged, `None` counts as "may be inbound": see [`LiveAgent::may_answer`].
     pub direction: Option<Direction>,
+    /// The direction as the API spelled it when talkops does not know it (`"both"`), for
+    /// messages; `None` when it is known or was not sent.
+    pub direction_text: Option<String>,
     /// `draft` or `published` as the API reports it, when it does.
     pub status: Option<String>,
     pub phone_ids: BTreeSet<PhoneId>,
@@ -127,6 +131,28 @@ pub struct LiveState {
     /// Numbers seen only inside an agent's `phone_numbers`, for display; never used to resolve
     /// the config, which may name only numbers that exist in the environment.
     pub extra_labels: BTreeMap<PhoneId, String>,
+    /// Agents whose numbers the API did not give (`phone_numbers` missing or `null`, in the
+    /// list and when read alone). Their `phone_ids` is empty, which here means *unknown*:
+    /// such an agent cannot be planned, and one that may answer calls blocks every plan.
+    pub unknown_numbers: BTreeSet<AgentId>,
+}
+
+impl LiveAgent {
+    /// Whether the agent answers, or may answer, calls to its numbers: inbound, or a
+    /// direction talkops does not know (missing, or a value like `"both"`).
+    pub fn may_answer(&self) -> bool {
+        self.direction != Some(Direction::Outbound)
+    }
+
+    /// The direction for people: `inbound`, `outbound`, or what the API said and why it is
+    /// not understood.
+    pub fn direction_shown(&self) -> String {
+        match (self.direction, &self.direction_text) {
+            (Some(direction), _) => direction.to_string(),
+            (None, Some(text)) => format!("{text:?} (not inbound or outbound)"),
+            (None, None) => "(not given by the API)".to_owned(),
+        }
+    }
 }
 
 impl LiveState {

@@ -1,6 +1,6 @@
 //! The HTTP client: reading the environment (agents, paged; phone numbers) and the one write.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::{scrub, ApiError};
 use super::retry::{self, Gate, RetryPolicy};
-use super::wire::{self, Envelope};
+use super::wire::{self, Envelope, EnvelopeProblem};
 use super::Token;
 use crate::progress::Progress;
 use crate::state::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
@@ -23,6 +23,9 @@ const PAGE_CONCURRENCY: usize = 8;
 /// at the smallest sane page size, far past any real environment, and a buggy `meta` must not
 /// turn into an unbounded request loop.
 const MAX_PAGES: u64 = 100_000;
+/// The largest answer read: a page of 100 agents is about 100 KB, so 64 MiB is far past any
+/// real answer and still small enough that a runaway server cannot exhaust memory.
+const MAX_BODY_BYTES: u64 = 64 << 20;
 
 /// A client for one Talkover environment (one base URL, one token). Clones share the
 /// connection pool and the rate-limit gate.
@@ -57,12 +60,20 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("talkops/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
-            .build()?;
+            // A redirect would carry the token wherever it points (plain http included);
+            // it is reported instead, so that the user fixes --api-url.
+            .redirect(reqwest::redirect::Policy::none());
+        if is_loopback(base_url) {
+            // Plain http is allowed only on loopback because the token cannot leave the
+            // machine; a proxy from HTTP_PROXY/ALL_PROXY would carry it off in clear.
+            builder = builder.no_proxy();
+        }
+        let http = builder.build()?;
         Ok(Client {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
@@ -72,77 +83,96 @@ impl Client {
         })
     }
 
-    /// Reads the environment: every agent (page 1 with the phone numbers, then the remaining
-    /// pages concurrently, bounded) and the phone numbers. Never one request per agent.
+    /// Reads the environment: every agent (paged, pages after the first concurrently,
+    /// bounded), the phone numbers, and one agent at a time only for an agent whose numbers
+    /// the list left out. Anything the answers leave unknown is recorded as unknown.
     pub async fn fetch_live(&self) -> Result<LiveState, ApiError> {
-        let (first, phones) = tokio::try_join!(self.agents_page(1), self.phone_numbers())?;
-        let last_page = first.meta.as_ref().map_or(1, wire::Meta::pages);
-        let total = first.meta.as_ref().and_then(|m| m.total);
-        if last_page > MAX_PAGES {
-            return Err(ApiError::Decode {
-                call: "GET /api/v1/agents".into(),
-                reason: format!(
-                    "meta says {last_page} pages, more than talkops will follow ({MAX_PAGES})"
-                ),
-            });
-        }
-        let progress = &self.options.progress;
-        progress.start("reading agents (pages)", last_page);
-        progress.tick("reading agents (pages)");
-        let rest: Result<Vec<Envelope<Vec<wire::Agent>>>, ApiError> =
-            futures::stream::iter(2..=last_page)
-                .map(|page| async move {
-                    let result = self.agents_page(page).await;
-                    progress.tick("reading agents (pages)");
-                    result
-                })
-                .buffered(PAGE_CONCURRENCY)
-                .try_collect()
-                .await;
-        progress.finish();
-        let rest = rest?;
+        let (agents, phones) = tokio::try_join!(self.agents(), self.phone_numbers())?;
+
+        // An agent listed without `phone_numbers` (missing or null) holds numbers talkops
+        // does not know: ask for that agent alone.
+        let missing: Vec<String> = agents
+            .iter()
+            .filter(|a| a.phone_numbers.is_none())
+            .map(|a| a.id.clone())
+            .collect();
+        let reread: Vec<wire::Agent> = futures::stream::iter(missing)
+            .map(|id| async move { self.agent(&id).await })
+            .buffered(PAGE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut reread: BTreeMap<String, wire::Agent> =
+            reread.into_iter().map(|a| (a.id.clone(), a)).collect();
 
         let mut live = LiveState::default();
         for phone in phones {
             live.phone_numbers
                 .insert(PhoneId::new(phone.id), phone.number);
         }
-        let agents = std::iter::once(first)
-            .chain(rest)
-            .flat_map(|page| page.data.unwrap_or_default());
-        for agent in agents {
+        for listed in agents {
+            let agent = match listed.phone_numbers {
+                Some(_) => listed,
+                None => reread.remove(&listed.id).unwrap_or(listed),
+            };
             let id = AgentId::new(agent.id);
-            if live.agents.contains_key(&id) {
-                // Pages can overlap when the list shifts between requests; keep the first.
-                continue;
-            }
-            let mut phone_ids = BTreeSet::new();
-            for phone in agent.phone_numbers {
-                let phone_id = PhoneId::new(phone.id);
-                if !live.phone_numbers.contains_key(&phone_id) {
-                    if let Some(number) = phone.number {
-                        live.extra_labels.insert(phone_id.clone(), number);
+            let phone_ids = match agent.phone_numbers {
+                Some(list) => {
+                    let mut phone_ids = BTreeSet::new();
+                    for phone in list {
+                        let phone_id = PhoneId::new(phone.id);
+                        if !live.phone_numbers.contains_key(&phone_id) {
+                            if let Some(number) = phone.number {
+                                live.extra_labels.insert(phone_id.clone(), number);
+                            }
+                        }
+                        phone_ids.insert(phone_id);
                     }
+                    phone_ids
                 }
-                phone_ids.insert(phone_id);
-            }
+                None => {
+                    live.unknown_numbers.insert(id.clone());
+                    BTreeSet::new()
+                }
+            };
+            let direction = agent.direction.as_deref().and_then(Direction::parse);
+            let direction_text = match (&agent.direction, direction) {
+                (Some(text), None) => Some(text.clone()),
+                _ => None,
+            };
             live.agents.insert(
                 id.clone(),
                 LiveAgent {
                     id,
                     name: agent.name.unwrap_or_default(),
-                    direction: agent.direction.as_deref().and_then(Direction::parse),
+                    direction,
+                    direction_text,
                     status: agent.current_status,
                     phone_ids,
                 },
             );
         }
+        Ok(live)
+    }
+
+    /// Every agent, page by page (see [`Client::read_list`]), checked against `meta.total`.
+    async fn agents(&self) -> Result<Vec<wire::Agent>, ApiError> {
+        let progress = &self.options.progress;
+        let (agents, total) = self
+            .read_list::<wire::Agent>(
+                "/api/v1/agents",
+                Some(PER_PAGE),
+                |a| &a.id,
+                PAGE_CONCURRENCY,
+                Some(progress),
+            )
+            .await?;
         // Fewer agents than the server counted means some were missed (the list changed
-        // while it was paged, or the paging metadata is wrong). A missed agent could hide a
-        // shared name or an inbound owner, so the plan would not be safe.
+        // while it was paged, or the paging metadata is wrong); more means the count is
+        // wrong or the list grew. A missed agent could hide a shared name or an inbound
+        // owner, so the plan would not be safe.
         if let Some(total) = total {
-            let read = live.agents.len() as u64;
-            if read < total {
+            let read = agents.len() as u64;
+            if read != total {
                 return Err(ApiError::Decode {
                     call: "GET /api/v1/agents".into(),
                     reason: format!(
@@ -151,83 +181,145 @@ impl Client {
                 });
             }
         }
-        Ok(live)
+        Ok(agents)
     }
 
-    async fn agents_page(&self, page: u64) -> Result<Envelope<Vec<wire::Agent>>, ApiError> {
-        let call = format!("GET /api/v1/agents?page={page}&per_page={PER_PAGE}");
-        let url = format!(
-            "{}/api/v1/agents?page={page}&per_page={PER_PAGE}",
-            self.base
-        );
-        self.send(call, self.http.get(url)).await
+    /// `GET /agents/{id}`: one agent, for one whose numbers the list left out.
+    async fn agent(&self, id: &str) -> Result<wire::Agent, ApiError> {
+        let call = format!("GET /api/v1/agents/{id}");
+        let url = format!("{}/api/v1/agents/{}", self.base, path_segment(id));
+        let (agent, _): (wire::Agent, _) = self.send(call.clone(), self.http.get(url)).await?;
+        if agent.id != id {
+            return Err(ApiError::Decode {
+                call,
+                reason: format!("it describes agent {:?}, not {id:?}", agent.id),
+            });
+        }
+        Ok(agent)
     }
 
     /// `GET /phone-numbers`: not documented as paginated, but a `meta` is followed if one
     /// appears.
     async fn phone_numbers(&self) -> Result<Vec<wire::PhoneNumber>, ApiError> {
-        let url = format!("{}/api/v1/phone-numbers", self.base);
-        let first: Envelope<Vec<wire::PhoneNumber>> = self
-            .send("GET /api/v1/phone-numbers".into(), self.http.get(&url))
+        let (numbers, _) = self
+            .read_list::<wire::PhoneNumber>("/api/v1/phone-numbers", None, |p| &p.id, 1, None)
             .await?;
-        let last_page = first.meta.as_ref().map_or(1, wire::Meta::pages);
+        Ok(numbers)
+    }
+
+    /// The agents holding the callback role (`GET /callback-agents`), following a `meta` if
+    /// one appears. Asked only when a plan turns an inbound agent outbound; an answer that
+    /// cannot be read is an error, never "nobody holds the role".
+    pub async fn callback_agents(&self) -> Result<BTreeSet<AgentId>, ApiError> {
+        let (agents, _) = self
+            .read_list::<wire::Agent>("/api/v1/callback-agents", None, |a| &a.id, 1, None)
+            .await?;
+        Ok(agents.into_iter().map(|a| AgentId::new(a.id)).collect())
+    }
+
+    /// Reads a list that may be paged: page 1, then pages 2 to `meta`'s last page, at most
+    /// `concurrency` at once, in order. As each page arrives it is checked: an item seen on
+    /// an earlier page means the list changed or repeats (a server that ignores `page`
+    /// would otherwise cost `last_page` requests for nothing), and an empty page before the
+    /// last means items were lost. Returns the items and `meta.total` of page 1.
+    async fn read_list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        per_page: Option<u64>,
+        id_of: fn(&T) -> &str,
+        concurrency: usize,
+        progress: Option<&Progress>,
+    ) -> Result<(Vec<T>, Option<u64>), ApiError> {
+        let page_call = |page: u64| -> (String, String) {
+            let query = match (per_page, page) {
+                (Some(per_page), page) => format!("?page={page}&per_page={per_page}"),
+                (None, 1) => String::new(),
+                (None, page) => format!("?page={page}"),
+            };
+            (
+                format!("GET {path}{query}"),
+                format!("{}{path}{query}", self.base),
+            )
+        };
+        let (call, url) = page_call(1);
+        let (first, meta): (Vec<T>, _) = self.send(call, self.http.get(url)).await?;
+        let last_page = meta.as_ref().map_or(1, wire::Meta::pages);
+        let total = meta.as_ref().and_then(|m| m.total);
         if last_page > MAX_PAGES {
             return Err(ApiError::Decode {
-                call: "GET /api/v1/phone-numbers".into(),
+                call: format!("GET {path}"),
                 reason: format!(
                     "meta says {last_page} pages, more than talkops will follow ({MAX_PAGES})"
                 ),
             });
         }
-        let mut numbers = first.data.unwrap_or_default();
-        for page in 2..=last_page {
-            let next: Envelope<Vec<wire::PhoneNumber>> = self
-                .send(
-                    format!("GET /api/v1/phone-numbers?page={page}"),
-                    self.http.get(format!("{url}?page={page}")),
-                )
-                .await?;
-            numbers.extend(next.data.unwrap_or_default());
+        let label = "reading agents (pages)";
+        if let Some(progress) = progress {
+            progress.start(label, last_page);
+            progress.tick(label);
         }
-        Ok(numbers)
-    }
-
-    /// The agents holding the callback role (`GET /callback-agents`), following a `meta` if
-    /// one appears. Asked only when a plan turns an inbound agent outbound.
-    pub async fn callback_agents(&self) -> Result<BTreeSet<AgentId>, ApiError> {
-        let url = format!("{}/api/v1/callback-agents", self.base);
-        let first: Envelope<Vec<wire::Agent>> = self
-            .send("GET /api/v1/callback-agents".into(), self.http.get(&url))
-            .await?;
-        let last_page = first
-            .meta
-            .as_ref()
-            .map_or(1, wire::Meta::pages)
-            .min(MAX_PAGES);
-        let mut ids: BTreeSet<AgentId> = first
-            .data
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| AgentId::new(a.id))
-            .collect();
-        for page in 2..=last_page {
-            let next: Envelope<Vec<wire::Agent>> = self
-                .send(
-                    format!("GET /api/v1/callback-agents?page={page}"),
-                    self.http.get(format!("{url}?page={page}")),
-                )
-                .await?;
-            ids.extend(
-                next.data
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|a| AgentId::new(a.id)),
-            );
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        let mut items = Vec::new();
+        let mut take = |page: u64, list: Vec<T>| -> Result<(), ApiError> {
+            if list.is_empty() && page < last_page {
+                return Err(ApiError::Decode {
+                    call: page_call(page).0,
+                    reason: format!(
+                        "page {page} of {last_page} is empty; the list changed while it was read: try again"
+                    ),
+                });
+            }
+            for item in list {
+                let id = id_of(&item).to_owned();
+                if let Some(earlier) = seen.insert(id.clone(), page) {
+                    let where_ = if earlier == page {
+                        format!("twice on page {page}")
+                    } else {
+                        format!("on page {earlier} and again on page {page}")
+                    };
+                    return Err(ApiError::Decode {
+                        call: page_call(page).0,
+                        reason: format!(
+                            "id {id:?} appears {where_}: the list changed or repeated while it was read; try again"
+                        ),
+                    });
+                }
+                items.push(item);
+            }
+            Ok(())
+        };
+        take(1, first)?;
+        let mut rest = futures::stream::iter(2..=last_page)
+            .map(|page| async move {
+                let (call, url) = page_call(page);
+                let result: Result<(Vec<T>, _), ApiError> =
+                    self.send(call, self.http.get(url)).await;
+                if let Some(progress) = progress {
+                    progress.tick(label);
+                }
+                result.map(|(list, _)| (page, list))
+            })
+            .buffered(concurrency.max(1));
+        let outcome = async {
+            while let Some(next) = rest.next().await {
+                let (page, list) = next?;
+                take(page, list)?;
+            }
+            Ok::<(), ApiError>(())
         }
-        Ok(ids)
+        .await;
+        if let Some(progress) = progress {
+            progress.finish();
+        }
+        outcome?;
+        Ok((items, total))
     }
 
     /// `PUT /agents/{id}/calling` with the direction and the complete list of numbers.
+    ///
+    /// An answer that does not show the agent's direction and numbers is verified with one
+    /// `GET /agents/{id}`; if that read does not show them either, whether the change applied
+    /// is unknown, and that is an error, never a success.
     pub async fn put_calling(
         &self,
         agent: &AgentId,
@@ -244,28 +336,101 @@ impl Client {
             direction: direction.as_str(),
             phone_number_ids: phone_ids.iter().map(PhoneId::as_str).collect(),
         };
-        let response: Envelope<wire::CallingResponse> = self
-            .send(call.clone(), self.http.put(url).json(&body))
+        let (status, envelope) = self
+            .send_envelope::<wire::CallingResponse>(&call, self.http.put(url).json(&body))
             .await?;
-        let data = response.data.ok_or_else(|| ApiError::Decode {
-            call,
-            reason: "no `data` in the response".into(),
-        })?;
-        Ok(PutOutcome {
-            direction: data.direction.as_deref().and_then(Direction::parse),
-            phone_ids: data
-                .phone_numbers
-                .map(|list| list.into_iter().map(|p| PhoneId::new(p.id)).collect()),
-            status: data.current_status,
-        })
+        let data = match envelope.into_parts() {
+            Ok((data, _)) => Some(data),
+            // `success: true` without `data`: accepted, but showing nothing.
+            Err(EnvelopeProblem::NoData) => None,
+            Err(problem) => return Err(self.problem(call, status, problem)),
+        };
+        if let Some(wire::CallingResponse {
+            direction: Some(direction),
+            phone_numbers: Some(phone_numbers),
+            current_status,
+        }) = data
+        {
+            return put_outcome(&call, &direction, &phone_numbers, current_status);
+        }
+        self.log(|| {
+            format!("{call}: the answer does not show the agent's direction and numbers; reading it back")
+        });
+        let read = self
+            .agent(agent.as_str())
+            .await
+            .map_err(|err| ApiError::Decode {
+                call: call.clone(),
+                reason: format!(
+                    "the server accepted the change without showing the agent's settings, and reading them back failed ({err}); whether it applied is unknown: run plan"
+                ),
+            })?;
+        match (&read.direction, &read.phone_numbers) {
+            (Some(direction), Some(phone_numbers)) => {
+                put_outcome(&call, direction, phone_numbers, read.current_status)
+            }
+            _ => Err(ApiError::Decode {
+                call,
+                reason: "the server accepted the change without showing the agent's direction and numbers, and reading the agent back did not show them either; whether it applied is unknown: run plan".into(),
+            }),
+        }
     }
 
-    /// Sends a request, retrying what the retry policy allows, and decodes a success.
+    /// Sends a request, retrying what the retry policy allows, and returns the `data` and
+    /// `meta` of an answer that says `success: true`.
     async fn send<T: DeserializeOwned>(
         &self,
         call: String,
         request: reqwest::RequestBuilder,
-    ) -> Result<T, ApiError> {
+    ) -> Result<(T, Option<wire::Meta>), ApiError> {
+        let (status, envelope) = self.send_envelope::<T>(&call, request).await?;
+        envelope
+            .into_parts()
+            .map_err(|problem| self.problem(call, status, problem))
+    }
+
+    /// Sends a request, retrying what the retry policy allows, and parses the envelope of a
+    /// 2xx answer (not yet judged).
+    async fn send_envelope<T: DeserializeOwned>(
+        &self,
+        call: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Envelope<T>), ApiError> {
+        let (status, body) = self.send_raw(call, request).await?;
+        let envelope = serde_json::from_str(&body).map_err(|err| ApiError::Decode {
+            call: call.to_owned(),
+            reason: scrub(&err.to_string(), self.token.expose()),
+        })?;
+        Ok((status, envelope))
+    }
+
+    /// The error for an envelope that cannot be used.
+    fn problem(&self, call: String, status: u16, problem: EnvelopeProblem) -> ApiError {
+        match problem {
+            EnvelopeProblem::Refused(message) => ApiError::Refused {
+                call,
+                status,
+                message: scrub(
+                    message.as_deref().unwrap_or("(the server gave no message)"),
+                    self.token.expose(),
+                ),
+            },
+            EnvelopeProblem::NoSuccess(reason) => ApiError::Decode { call, reason },
+            EnvelopeProblem::NoData => ApiError::Decode {
+                call,
+                reason: "no `data` in the answer (missing or null)".into(),
+            },
+        }
+    }
+
+    /// Sends a request, retrying what the retry policy allows; the status and body of a
+    /// success.
+    async fn send_raw(
+        &self,
+        call: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, String), ApiError> {
+        let call = call.to_owned();
         let policy = self.options.retry;
         let mut waited = Duration::ZERO;
         let mut retry = 0;
@@ -274,7 +439,7 @@ impl Client {
             while let Some(wait) = self.gate.reserve(Instant::now()) {
                 // Pacing and rate-limit pauses count against --max-retry-wait too, so that a
                 // huge Retry-After or X-RateLimit-Reset cannot stall a pipeline unbounded.
-                if waited + wait > policy.max_wait {
+                if waited.saturating_add(wait) > policy.max_wait {
                     return Err(ApiError::Status {
                         call,
                         status: 429,
@@ -292,7 +457,7 @@ impl Client {
                         wait.as_secs_f64()
                     )
                 });
-                waited += wait;
+                waited = waited.saturating_add(wait);
                 tokio::time::sleep(wait).await;
             }
             let Some(attempt) = request.try_clone() else {
@@ -304,26 +469,25 @@ impl Client {
             let started = Instant::now();
             let outcome = self.attempt(&call, attempt).await;
             let wait = match &outcome {
-                Attempt::Done(_) => None,
+                Attempt::Done(..) => None,
                 Attempt::Failed { error, retry_after } => {
                     let wait = retry_after.unwrap_or_else(|| policy.backoff(retry + 1));
                     if let ApiError::Status { status: 429, .. } = error {
                         // Everyone waits, not only this request: the limit is shared. Never
                         // longer than this request may wait at all.
                         let budget = policy.max_wait.saturating_sub(waited);
-                        self.gate.pause(Instant::now() + wait.min(budget));
+                        if let Some(until) = Instant::now().checked_add(wait.min(budget)) {
+                            self.gate.pause(until);
+                        }
                     }
                     Some(wait)
                 }
                 Attempt::Final(_) => None,
             };
             let error = match outcome {
-                Attempt::Done(body) => {
+                Attempt::Done(status, body) => {
                     self.log(|| format!("{call}: ok ({} ms)", started.elapsed().as_millis()));
-                    return serde_json::from_str(&body).map_err(|err| ApiError::Decode {
-                        call,
-                        reason: scrub(&err.to_string(), self.token.expose()),
-                    });
+                    return Ok((status, body));
                 }
                 Attempt::Final(error) => return Err(error),
                 Attempt::Failed { error, .. } => error,
@@ -331,11 +495,11 @@ impl Client {
             let Some(wait) = wait else {
                 return Err(error);
             };
-            if retry >= policy.max_retries || waited + wait > policy.max_wait {
+            if retry >= policy.max_retries || waited.saturating_add(wait) > policy.max_wait {
                 return Err(error.gave_up(retry + 1));
             }
             retry += 1;
-            waited += wait;
+            waited = waited.saturating_add(wait);
             self.log(|| {
                 format!(
                     "{error}; retry {retry} of {} in {:.1}s",
@@ -349,7 +513,7 @@ impl Client {
 
     /// One attempt: the body of a success, or an error and whether it may be retried.
     async fn attempt(&self, call: &str, request: reqwest::RequestBuilder) -> Attempt {
-        let response = match request.send().await {
+        let mut response = match request.send().await {
             Ok(response) => response,
             Err(err) => {
                 return Attempt::Failed {
@@ -362,20 +526,49 @@ impl Client {
         self.gate
             .observe(response.headers(), Instant::now(), SystemTime::now());
         let retry_after = retry::retry_after(response.headers(), SystemTime::now());
-        let body = match response.text().await {
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .map(|text| clip(&scrub(&text, self.token.expose()), 300))
+                .unwrap_or_else(|| "(no Location header)".into());
+            return Attempt::Final(ApiError::Redirect {
+                call: call.to_owned(),
+                status: status.as_u16(),
+                location,
+            });
+        }
+        let body = match read_body(&mut response).await {
             Ok(body) => body,
-            Err(err) => {
+            Err(BodyError::Transport(err)) => {
                 return Attempt::Failed {
                     error: ApiError::transport(call.to_owned(), &err),
                     retry_after: None,
                 }
             }
+            Err(BodyError::TooLarge(size)) => {
+                return Attempt::Final(ApiError::Decode {
+                    call: call.to_owned(),
+                    reason: format!(
+                        "the answer is {size}, larger than talkops reads ({} MiB); a page of 100 agents is about 100 KB: check --api-url",
+                        MAX_BODY_BYTES >> 20
+                    ),
+                })
+            }
         };
         if status.is_success() {
-            return Attempt::Done(body);
+            return match String::from_utf8(body) {
+                Ok(text) => Attempt::Done(status.as_u16(), text),
+                Err(_) => Attempt::Final(ApiError::Decode {
+                    call: call.to_owned(),
+                    reason: "the answer is not UTF-8 text".into(),
+                }),
+            };
         }
+        let text = String::from_utf8_lossy(&body);
         let error =
-            ApiError::from_response(call.to_owned(), status.as_u16(), &body, self.token.expose());
+            ApiError::from_response(call.to_owned(), status.as_u16(), &text, self.token.expose());
         if status.as_u16() == 429 || status.is_server_error() {
             Attempt::Failed { error, retry_after }
         } else {
@@ -395,9 +588,86 @@ impl Client {
     }
 }
 
+/// What a PUT's answer (or the read that verifies it) says the agent now is. A direction
+/// talkops does not know is not the one it asked for: an error, never "unverified".
+fn put_outcome(
+    call: &str,
+    direction: &str,
+    phone_numbers: &[wire::AgentPhoneNumber],
+    status: Option<String>,
+) -> Result<PutOutcome, ApiError> {
+    let Some(parsed) = Direction::parse(direction) else {
+        return Err(ApiError::Decode {
+            call: call.to_owned(),
+            reason: format!(
+                "the server accepted the change but reports direction {:?}, which is neither inbound nor outbound",
+                clip(direction, 40)
+            ),
+        });
+    };
+    Ok(PutOutcome {
+        direction: Some(parsed),
+        phone_ids: Some(phone_numbers.iter().map(|p| PhoneId::new(&p.id)).collect()),
+        status,
+    })
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    Transport(reqwest::Error),
+    /// Larger than [`MAX_BODY_BYTES`]: how large, as far as known.
+    TooLarge(String),
+}
+
+/// Reads a response body, refusing one larger than [`MAX_BODY_BYTES`] (by its
+/// `Content-Length` before reading, and by counting while reading, since a server may send
+/// none or lie).
+async fn read_body(response: &mut reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if let Some(length) = response.content_length() {
+        if length > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge(format!("{length} bytes")));
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len().saturating_add(chunk.len()) as u64 > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge(format!(
+                "more than {MAX_BODY_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Whether a base URL's host is loopback (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(base_url: &str) -> bool {
+    match reqwest::Url::parse(base_url)
+        .ok()
+        .as_ref()
+        .and_then(|u| u.host())
+    {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// The outcome of one attempt.
 enum Attempt {
-    Done(String),
+    /// A 2xx: its status and body.
+    Done(u16, String),
     /// Retryable (5xx, 429, transport), after `retry_after` when the server said.
     Failed {
         error: ApiError,

@@ -34,6 +34,20 @@ pub enum ApiError {
     /// The server answered 2xx with something talkops cannot read.
     #[error("{call}: unexpected response: {reason}")]
     Decode { call: String, reason: String },
+    /// The server answered 2xx but said `success: false`: its message, verbatim.
+    #[error("{call}: the API answered {status} but with success: false: {message}")]
+    Refused {
+        call: String,
+        status: u16,
+        message: String,
+    },
+    /// A redirect: talkops never follows one (the token would go wherever it points).
+    #[error("{call}: the API answered {status}, redirecting to {location}; talkops does not follow redirects: set --api-url / TALKOVER_API_URL to the address that answers")]
+    Redirect {
+        call: String,
+        status: u16,
+        location: String,
+    },
 }
 
 impl ApiError {

@@ -48,23 +48,44 @@ impl RetryPolicy {
     }
 }
 
+/// The longest wait talkops will take from a server's word (`Retry-After`,
+/// `X-RateLimit-Reset`). Longer values are cut to this; any wait past `--max-retry-wait`
+/// fails the request anyway, so the cut only keeps the arithmetic on instants in range.
+pub const LONGEST_SERVER_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Parses `Retry-After`: delta-seconds, or an HTTP date (then the time until it, or zero).
+/// Any value, however large, gives a wait of at most [`LONGEST_SERVER_WAIT`]; one that is
+/// neither form is ignored (the backoff applies).
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: seconds, however many (too many for a u64 is "very long").
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds).min(LONGEST_SERVER_WAIT));
     }
     let at = parse_http_date(value)?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(seconds_until(at, now))
+}
+
+/// The time from `now` until `at` seconds after the Unix epoch: zero if that has passed, at
+/// most [`LONGEST_SERVER_WAIT`].
+fn seconds_until(at: u64, now: SystemTime) -> Duration {
+    let now = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    Duration::from_secs(at)
+        .saturating_sub(now)
+        .min(LONGEST_SERVER_WAIT)
 }
 
 /// Parses the IMF-fixdate form of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), the one
-/// servers send; the obsolete forms are not worth a dependency.
-pub fn parse_http_date(text: &str) -> Option<SystemTime> {
+/// servers send, into seconds since the Unix epoch; the obsolete forms are not worth a
+/// dependency. A date past what a `u64` of seconds holds saturates; one before 1970 is 0.
+pub fn parse_http_date(text: &str) -> Option<u64> {
     let mut parts = text.split_whitespace();
     let _weekday = parts.next()?;
     let day: u64 = parts.next()?.parse().ok()?;
@@ -90,21 +111,21 @@ pub fn parse_http_date(text: &str) -> Option<SystemTime> {
     {
         return None;
     }
-    let days = days_from_civil(year, month, day)?;
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+    // i128 holds any u64 year's seconds, so nothing here can overflow.
+    let days = days_from_civil(i128::from(year), i128::from(month), i128::from(day));
+    let seconds = days * 86_400 + i128::from(hour * 3_600 + minute * 60 + second);
+    Some(u64::try_from(seconds.max(0)).unwrap_or(u64::MAX))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
-    let year = i64::try_from(year).ok()? - i64::from(month <= 2);
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), in
+/// i128 so that no year a `u64` can spell overflows.
+fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
+    let year = year - i128::from(month <= 2);
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
-    let month = i64::try_from(month).ok()?;
-    let day_of_year =
-        (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::try_from(day).ok()? - 1;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    u64::try_from(era * 146_097 + day_of_era - 719_468).ok()
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// Paces requests across all concurrent callers by what the server says is left of its
@@ -164,26 +185,28 @@ impl Gate {
             return;
         };
         // Reset is documented nowhere: small values are seconds from now, large ones a Unix
-        // time (as GitHub and others send it).
+        // time (as GitHub and others send it). Either way at most LONGEST_SERVER_WAIT.
         let until = if reset > 1_000_000_000 {
-            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(reset);
-            at.duration_since(wall).unwrap_or(Duration::ZERO)
+            seconds_until(reset, wall)
         } else {
-            Duration::from_secs(reset)
+            Duration::from_secs(reset).min(LONGEST_SERVER_WAIT)
         };
         // A little slack so that a request sent "at" the reset is in the new window.
-        let reset_at = now + until + Duration::from_millis(100);
+        let Some(reset_at) = now.checked_add(until.saturating_add(Duration::from_millis(100)))
+        else {
+            return;
+        };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let tolerance = Duration::from_millis(900);
         if let Some(known) = state.reset_at {
-            if reset_at + tolerance < known {
+            if reset_at.checked_add(tolerance).is_some_and(|r| r < known) {
                 // A late answer from an earlier window: it says nothing about this one.
                 return;
             }
         }
         let same_window = state
             .reset_at
-            .is_some_and(|known| reset_at <= known + tolerance);
+            .is_some_and(|known| known.checked_add(tolerance).is_none_or(|k| reset_at <= k));
         state.remaining = Some(match (same_window, state.remaining) {
             // Responses arrive out of order; within one window the lowest count is the truth.
             (true, Some(known)) => known.min(remaining),
@@ -244,15 +267,70 @@ mod tests {
 
     #[test]
     fn http_dates_parse_across_leap_years() {
-        let at = |text| {
-            parse_http_date(text)
-                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-                .map(|d| d.as_secs())
-        };
+        let at = parse_http_date;
         assert_eq!(at("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(at("Tue, 29 Feb 2028 12:00:00 GMT"), Some(1_835_438_400));
         assert_eq!(at("Tue, 29 Feb 2028 12:00:00 UTC"), None);
         assert_eq!(at("Tue, 29 Foo 2028 12:00:00 GMT"), None);
+        assert_eq!(
+            at("Mon, 01 Jan 1900 00:00:00 GMT"),
+            Some(0),
+            "before 1970: now"
+        );
+        assert_eq!(
+            at("Sun, 01 Jan 300000000000 00:00:00 GMT"),
+            Some(9_467_085_537_832_780_800)
+        );
+        assert_eq!(
+            at("Sun, 01 Jan 18446744073709551615 00:00:00 GMT"),
+            Some(u64::MAX),
+            "saturates"
+        );
+    }
+
+    #[test]
+    fn absurd_server_waits_are_capped_not_panics() {
+        let now = SystemTime::now();
+        for value in [
+            "18446744073709551615",
+            "99999999999999999999999999",
+            "Sun, 01 Jan 300000000000 00:00:00 GMT",
+            "Sun, 01 Jan 18446744073709551615 23:59:60 GMT",
+        ] {
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", value)]), now),
+                Some(LONGEST_SERVER_WAIT),
+                "{value}"
+            );
+        }
+        for value in [
+            "-1",
+            "1.5",
+            "",
+            "NaN",
+            "0x10",
+            "Sun, 01 Jan -5 00:00:00 GMT",
+        ] {
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", value)]), now),
+                None,
+                "{value:?}"
+            );
+        }
+        let gate = Gate::default();
+        let instant = Instant::now();
+        for reset in ["18446744073709551615", "4000000000", "999999999"] {
+            gate.observe(
+                &headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", reset)]),
+                instant,
+                now,
+            );
+            let wait = gate.reserve(instant).unwrap_or_default();
+            assert!(
+                wait <= LONGEST_SERVER_WAIT + Duration::from_secs(1),
+                "{reset}: {wait:?}"
+            );
+        }
     }
 
     #[test]

@@ -3,16 +3,64 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// `{"success": ..., "data": ..., "meta"?: ...}`.
+/// `{"success": ..., "data": ..., "message"?: ..., "meta"?: ...}`. Every field is optional
+/// here so that a hostile or odd answer is judged by [`Envelope::into_parts`], which says
+/// what is wrong, rather than by a serde message.
 #[derive(Debug, Deserialize)]
 pub struct Envelope<T> {
+    #[serde(default)]
+    pub success: Option<serde_json::Value>,
+    #[serde(default)]
+    pub message: Option<serde_json::Value>,
+    /// A missing field reads as `None` for an `Option` without `#[serde(default)]` (which
+    /// would demand `T: Default`).
     pub data: Option<T>,
     #[serde(default)]
     pub meta: Option<Meta>,
 }
 
+/// Why an envelope cannot be used, before its data is looked at.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnvelopeProblem {
+    /// `success: false` (the server's message, verbatim, when it gave one).
+    Refused(Option<String>),
+    /// `success` missing, `null` or not a boolean.
+    NoSuccess(String),
+    /// `data` missing or `null`.
+    NoData,
+}
+
+impl<T> Envelope<T> {
+    /// The data and the paging metadata of an answer that says `success: true` and carries
+    /// `data`; anything else is a problem, never an empty list.
+    pub fn into_parts(self) -> Result<(T, Option<Meta>), EnvelopeProblem> {
+        match self.success {
+            Some(serde_json::Value::Bool(true)) => {}
+            Some(serde_json::Value::Bool(false)) => {
+                let message = match self.message {
+                    Some(serde_json::Value::String(text)) => Some(text),
+                    Some(serde_json::Value::Null) | None => None,
+                    Some(other) => Some(other.to_string()),
+                };
+                return Err(EnvelopeProblem::Refused(message));
+            }
+            None => return Err(EnvelopeProblem::NoSuccess("no `success` field".into())),
+            Some(other) => {
+                let shown: String = other.to_string().chars().take(40).collect();
+                return Err(EnvelopeProblem::NoSuccess(format!(
+                    "`success` is {shown}, not true"
+                )));
+            }
+        }
+        match self.data {
+            Some(data) => Ok((data, self.meta)),
+            None => Err(EnvelopeProblem::NoData),
+        }
+    }
+}
+
 /// Pagination metadata of list responses.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct Meta {
     /// The page count; it already accounts for a server that serves fewer than asked for.
     #[serde(default)]
@@ -48,8 +96,10 @@ pub struct Agent {
     pub direction: Option<String>,
     #[serde(default)]
     pub current_status: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub phone_numbers: Vec<AgentPhoneNumber>,
+    /// `None` when the field is missing or `null`: the numbers are then *unknown*, never
+    /// "none" (`[]` is none).
+    #[serde(default)]
+    pub phone_numbers: Option<Vec<AgentPhoneNumber>>,
 }
 
 /// A number as embedded in an agent.
@@ -127,17 +177,52 @@ fn opaque_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
     })
 }
 
-fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::Meta;
+    use super::{Envelope, EnvelopeProblem, Meta};
+
+    fn parts(body: &str) -> Result<(Vec<u32>, Option<Meta>), EnvelopeProblem> {
+        serde_json::from_str::<Envelope<Vec<u32>>>(body)
+            .expect("an envelope")
+            .into_parts()
+    }
+
+    #[test]
+    fn only_success_true_with_data_is_data() {
+        assert_eq!(
+            parts(r#"{"success": true, "data": [1]}"#).map(|p| p.0),
+            Ok(vec![1])
+        );
+        assert_eq!(
+            parts(r#"{"success": true, "data": []}"#).map(|p| p.0),
+            Ok(vec![])
+        );
+        assert_eq!(
+            parts(r#"{"success": false, "message": "Nope.", "data": [1]}"#),
+            Err(EnvelopeProblem::Refused(Some("Nope.".into())))
+        );
+        assert_eq!(
+            parts(r#"{"success": false}"#),
+            Err(EnvelopeProblem::Refused(None))
+        );
+        assert_eq!(
+            parts(r#"{"success": true, "data": null}"#),
+            Err(EnvelopeProblem::NoData)
+        );
+        assert_eq!(parts(r#"{"success": true}"#), Err(EnvelopeProblem::NoData));
+        assert!(matches!(
+            parts(r#"{"data": [1]}"#),
+            Err(EnvelopeProblem::NoSuccess(_))
+        ));
+        assert!(matches!(
+            parts(r#"{"success": "true", "data": [1]}"#),
+            Err(EnvelopeProblem::NoSuccess(_))
+        ));
+        assert!(matches!(
+            parts(r#"{"success": null, "data": [1]}"#),
+            Err(EnvelopeProblem::NoSuccess(_))
+        ));
+    }
 
     #[test]
     fn pages_come_from_last_page_else_total_and_per_page_else_one() {
