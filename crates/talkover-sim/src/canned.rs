@@ -114,7 +114,7 @@ impl Canned {
 }
 
 /// The canned answers of a config, checked and ready to send, with their use counts.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CannedAnswers(Vec<Prepared>);
 
 /// One checked [`Canned`] entry.

@@ -139,12 +139,13 @@ async fn answer(
             });
             match canned {
                 Some(answer) if !answer.route_first() => answer.response(),
-                routed_first => {
+                _ => {
                     let routed = next
                         .run(Request::from_parts(parts, Body::from(bytes)))
                         .await;
-                    // The real answer is dropped: its effects on the state are the point.
-                    routed_first.map_or(routed, |answer| answer.response())
+                    // With `route_first` the real answer is dropped: its effect on the
+                    // state is the point.
+                    canned.map_or(routed, |answer| answer.response())
                 }
             }
         }

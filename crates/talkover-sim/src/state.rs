@@ -158,14 +158,9 @@ impl fmt::Display for SimConfigError {
     }
 }
 
-impl std::error::Error for SimConfigError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            // Display already shows the seed error itself.
-            SimConfigError::Seed(_) | SimConfigError::Canned { .. } => None,
-        }
-    }
-}
+/// No `source`: `Display` already shows a seed error itself, and a chain printer would
+/// show it twice.
+impl std::error::Error for SimConfigError {}
 
 impl From<SeedError> for SimConfigError {
     fn from(err: SeedError) -> Self {
