@@ -11,6 +11,7 @@
 //! - `seed`: the environment at start ([`Seed`]), loadable from JSON and checked.
 //! - `state`: the environment, its mutations, the fake clock and the journal.
 //! - `faults`: the request-level fault knobs' decisions ([`RetryAfter`], [`RateLimit`]).
+//! - `canned`: hand-written answers to matching requests ([`Canned`]).
 //! - `dates`: the RFC 3339 and HTTP date formats.
 //! - `wire`: the JSON the simulator answers with.
 //! - `routes`: the HTTP surface ([`router`]).
@@ -28,6 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod canned;
 pub mod cli;
 mod dates;
 mod faults;
@@ -37,8 +39,11 @@ mod server;
 mod state;
 mod wire;
 
+pub use canned::Canned;
 pub use faults::{RateLimit, RetryAfter};
 pub use routes::router;
 pub use seed::{Seed, SeedAgent, SeedError, SeedPhoneNumber};
 pub use server::{serve, spawn, SimHandle};
-pub use state::{AgentState, JournalEntry, SharedState, SimConfig, DEFAULT_PAGE_SIZE_CAP};
+pub use state::{
+    AgentState, JournalEntry, SharedState, SimConfig, SimConfigError, DEFAULT_PAGE_SIZE_CAP,
+};

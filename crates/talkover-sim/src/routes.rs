@@ -86,7 +86,8 @@ async fn gate(State(state): State<SharedState>, request: Request, next: Next) ->
 }
 
 /// The gate's work for one journaled request, in the order `SimConfig` documents:
-/// delay, faults, token, route; then the rate-limit headers and the journal entry.
+/// delay, faults, token, canned answer or route; then the rate-limit headers, the
+/// canned headers (which may replace them) and the journal entry.
 ///
 /// The body is buffered here so the journal can hold it; the handler then gets the same
 /// bytes back. The presented token is compared and dropped, never stored or echoed.
@@ -122,6 +123,7 @@ async fn answer(
         .as_ref()
         .and_then(|bytes| journal_body(&method, bytes));
     let fault = verdict.as_ref().and_then(|verdict| verdict.fault.as_ref());
+    let mut canned = None;
     let mut response = match (fault, bytes) {
         (Some(fault), _) => fault_response(fault),
         (None, None) => Failure::payload_too_large().into_response(),
@@ -129,12 +131,30 @@ async fn answer(
             Failure::unauthenticated().into_response()
         }
         (None, Some(bytes)) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+            // Only `/api/v1` requests are canned; the use is counted here, once.
+            canned = api_arrival.and_then(|_| {
+                state
+                    .canned()
+                    .take(method.as_str(), &path, query.as_deref())
+            });
+            match canned {
+                Some(answer) if !answer.route_first() => answer.response(),
+                _ => {
+                    let routed = next
+                        .run(Request::from_parts(parts, Body::from(bytes)))
+                        .await;
+                    // With `route_first` the real answer is dropped: its effect on the
+                    // state is the point.
+                    canned.map_or(routed, |answer| answer.response())
+                }
+            }
         }
     };
     if let Some(window) = verdict.and_then(|verdict| verdict.window) {
         add_rate_limit_headers(response.headers_mut(), window);
+    }
+    if let Some(answer) = canned {
+        answer.apply_headers(response.headers_mut());
     }
     state.record(
         arrival,

@@ -87,6 +87,14 @@ impl SimHandle {
         self.state.agents()
     }
 
+    /// Sets an agent's direction and numbers directly, as another client's PUT would,
+    /// without validation or a journal entry. Returns false if there is no such agent.
+    /// See [`SharedState::set_calling`].
+    pub fn set_calling(&self, agent_id: &str, direction: &str, phone_number_ids: &[&str]) -> bool {
+        self.state
+            .set_calling(agent_id, direction, phone_number_ids)
+    }
+
     /// The shared state the simulator serves, for callers that want more than the
     /// accessors above.
     pub fn state(&self) -> &SharedState {
@@ -119,8 +127,8 @@ impl Drop for SimHandle {
 /// Binds `127.0.0.1:port` (0 picks a free port), starts serving on a background
 /// thread and returns once the listener is bound, so the URL is usable at once.
 ///
-/// Fails with `InvalidInput` when the config's seed does not check out (see
-/// [`crate::Seed::validate`]), or with the bind error.
+/// Fails with `InvalidInput` when the config's seed or canned answers do not check out
+/// (see [`crate::SharedState::new`]), or with the bind error.
 pub fn spawn(config: SimConfig, port: u16) -> io::Result<SimHandle> {
     let state =
         SharedState::new(config).map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;

@@ -5,12 +5,14 @@
 //! codes or JSON envelopes (see `routes` and `wire`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::canned::{Canned, CannedAnswers};
 use crate::dates::rfc3339;
 use crate::faults::{FixedWindow, RateLimit, RequestFaults, RetryAfter};
 use crate::seed::{Seed, SeedError};
@@ -36,8 +38,10 @@ pub const DEFAULT_PAGE_SIZE_CAP: usize = 100;
 /// **Order.** For each `/api/v1` request the simulator: numbers it; waits `latency`
 /// (plus `slow_delay` for a slow request); answers 503 if `fail_requests` names it, else
 /// 429 if `rate_limit_every` does, else 429 if the `rate_limit` window is exceeded; else
-/// answers 413 to a body over 1 MiB; else checks the token (401) and routes it. Every one
-/// of these answers is journaled.
+/// answers 413 to a body over 1 MiB; else checks the token (401); else answers with the
+/// first `canned` entry that matches and has uses left (routing the request first if the
+/// entry says `route_first`); else routes it. Every one of these answers is journaled,
+/// with the status actually sent.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     /// The bearer token the sim accepts. Should not be empty: an empty token would let
@@ -90,6 +94,13 @@ pub struct SimConfig {
     /// outbound holder never conflicts, and numbers the agent already answered stay
     /// allowed even if another inbound agent answers them too (a seed may start so).
     pub enforce_single_inbound_owner: bool,
+    /// Fault knob: hand-written answers to the `/api/v1` requests that match them (see
+    /// [`Canned`]), for answers the contract allows but the simulator never gives. The
+    /// first entry that matches and has uses left answers; the rest are not consulted.
+    /// The `rate_limit` headers are still added, unless a canned header of the same name
+    /// replaces them. Checked by [`SharedState::new`]: an invalid status, header name or
+    /// header value is a [`SimConfigError::Canned`].
+    pub canned: Vec<Canned>,
 }
 
 impl SimConfig {
@@ -110,7 +121,50 @@ impl SimConfig {
             retry_after: RetryAfter::default(),
             rate_limit: None,
             enforce_single_inbound_owner: false,
+            canned: Vec::new(),
         }
+    }
+}
+
+/// Why a [`SimConfig`] cannot be served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimConfigError {
+    /// The seed does not check out (see [`Seed::validate`]).
+    Seed(SeedError),
+    /// An entry of [`SimConfig::canned`] cannot be sent as given.
+    Canned {
+        /// Its position in [`SimConfig::canned`], from 0.
+        index: usize,
+        /// Its method, as given.
+        method: String,
+        /// Its path, as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl fmt::Display for SimConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimConfigError::Seed(err) => err.fmt(f),
+            SimConfigError::Canned {
+                index,
+                method,
+                path,
+                reason,
+            } => write!(f, "canned answer {index} ({method} {path}): {reason}"),
+        }
+    }
+}
+
+/// No `source`: `Display` already shows a seed error itself, and a chain printer would
+/// show it twice.
+impl std::error::Error for SimConfigError {}
+
+impl From<SeedError> for SimConfigError {
+    fn from(err: SeedError) -> Self {
+        SimConfigError::Seed(err)
     }
 }
 
@@ -168,6 +222,7 @@ struct Inner {
     merge_numbers_on_put: bool,
     enforce_single_inbound_owner: bool,
     faults: RequestFaults,
+    canned: CannedAnswers,
     world: Mutex<World>,
     /// Entries with the arrival number of their request, kept sorted by it.
     journal: Mutex<Vec<(u64, JournalEntry)>>,
@@ -178,9 +233,11 @@ struct Inner {
 }
 
 impl SharedState {
-    /// Builds the environment a config describes, after checking its seed.
-    pub fn new(config: SimConfig) -> Result<SharedState, SeedError> {
+    /// Builds the environment a config describes, after checking its seed and its
+    /// canned answers.
+    pub fn new(config: SimConfig) -> Result<SharedState, SimConfigError> {
         config.seed.validate()?;
+        let canned = CannedAnswers::new(config.canned)?;
         Ok(SharedState(Arc::new(Inner {
             token: config.token,
             page_size_cap: config.page_size_cap.max(1),
@@ -198,6 +255,7 @@ impl SharedState {
                     .rate_limit
                     .map(|limit| Mutex::new(FixedWindow::new(limit))),
             },
+            canned,
             world: Mutex::new(World::from_seed(config.seed)),
             journal: Mutex::new(Vec::new()),
             next_arrival: AtomicU64::new(0),
@@ -278,6 +336,25 @@ impl SharedState {
 
     pub(crate) fn page_size_cap(&self) -> usize {
         self.0.page_size_cap
+    }
+
+    /// Sets an agent's direction and numbers directly, as another client's PUT would,
+    /// without validation or a journal entry. Returns false if there is no such agent.
+    ///
+    /// For tests that change the environment while a client runs. As a PUT does, it
+    /// bumps `updated_at`, drops duplicate ids (first appearance wins), and takes the
+    /// callback role from an agent that is no longer inbound. Nothing is checked: an
+    /// unknown direction is stored as given, and a number id the environment does not
+    /// define is stored but not shown in the agent's `phone_numbers`.
+    pub fn set_calling(&self, agent_id: &str, direction: &str, phone_number_ids: &[&str]) -> bool {
+        let ids = phone_number_ids.iter().map(|&id| id.to_owned()).collect();
+        self.world()
+            .update_calling(agent_id, direction.to_owned(), Some(ids))
+    }
+
+    /// The checked [`SimConfig::canned`] answers with their use counts.
+    pub(crate) fn canned(&self) -> &CannedAnswers {
+        &self.0.canned
     }
 
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
@@ -691,6 +768,56 @@ mod tests {
             holders(&world).is_empty(),
             "turning back does not restore it"
         );
+    }
+
+    #[test]
+    fn set_calling_changes_the_agent_without_checks_or_journal() {
+        let seed = Seed::from_json(
+            r#"{"agents": [{"id": "a", "name": "A", "direction": "inbound", "callback": true,
+                            "phone_number_ids": ["p1"]}],
+                "phone_numbers": [{"id": "p1", "number": "+14155550100"}, {"id": "p2", "number": "+14155550101"}]}"#,
+        )
+        .unwrap();
+        let state = SharedState::new(SimConfig::new("talq_secret", seed)).unwrap();
+        assert!(state.set_calling("a", "outbound", &["p2", "p1", "p2"]));
+        let agent = &state.agents()[0];
+        assert_eq!(agent.direction, "outbound");
+        assert_eq!(agent.phone_number_ids, ["p2", "p1"]);
+        assert!(!agent.callback, "as a PUT turning it outbound would");
+        assert_eq!(
+            state.world().agent("a").unwrap().updated_at,
+            "2026-01-01T00:00:01Z"
+        );
+        // No validation: whatever another client might have managed to store.
+        assert!(state.set_calling("a", "both", &["p9"]));
+        assert_eq!(state.agents()[0].direction, "both");
+        assert_eq!(state.agents()[0].phone_number_ids, ["p9"]);
+        assert!(!state.set_calling("nope", "inbound", &[]));
+        assert!(state.journal().is_empty());
+    }
+
+    #[test]
+    fn an_uncheckable_config_is_refused() {
+        let seed =
+            Seed::from_json(r#"{"agents": [{"id": "a", "name": "A", "direction": "inbound"}]}"#)
+                .unwrap();
+        let config = SimConfig {
+            canned: vec![Canned::new("GET", "/api/v1/agents", 200, "{}").header("X-A", "\r\n")],
+            ..SimConfig::new("talq_secret", seed.clone())
+        };
+        let err = SharedState::new(config).unwrap_err();
+        assert!(
+            matches!(err, SimConfigError::Canned { index: 0, .. }),
+            "{err:?}"
+        );
+        let mut bad_seed = seed;
+        bad_seed.agents[0].callback = true;
+        bad_seed.agents[0].direction = "outbound".into();
+        let err = SharedState::new(SimConfig::new("talq_secret", bad_seed)).unwrap_err();
+        assert!(matches!(
+            err,
+            SimConfigError::Seed(SeedError::CallbackNotInbound { .. })
+        ));
     }
 
     #[test]

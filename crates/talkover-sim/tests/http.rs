@@ -8,7 +8,7 @@ use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 use talkover_sim::{
-    spawn, AgentState, JournalEntry, RateLimit, RetryAfter, Seed, SimConfig, SimHandle,
+    spawn, AgentState, Canned, JournalEntry, RateLimit, RetryAfter, Seed, SimConfig, SimHandle,
 };
 
 const TOKEN: &str = "talq_test_0123456789";
@@ -1146,4 +1146,260 @@ fn callback_agents_are_listed_and_lose_the_role_when_turned_outbound() {
     );
     let (_, state) = send(sim.client.get(sim.url("/_sim/state")));
     assert_eq!(state[2]["callback"], json!(true));
+}
+
+#[test]
+fn a_canned_answer_reaches_the_client_byte_for_byte() {
+    // Hostile on purpose: success false inside a 200, data null, odd spacing, a bidi
+    // override, and headers no client can turn into a duration.
+    let body =
+        "{\"success\":false ,\"data\": null,\n \"message\": \"caf\u{e9} \u{202e}gnp.exe\"}  ";
+    let sim = Sim::with_config(SimConfig {
+        rate_limit: Some(RateLimit {
+            limit: 5,
+            window: Duration::from_secs(60),
+        }),
+        canned: vec![Canned::new("get", "/api/v1/agents", 200, body)
+            .header("X-RateLimit-Reset", "18446744073709551615")
+            .header("Retry-After", "Fri, 31 Dec 300000000000 23:59:59 GMT")
+            .header("Retry-After", "-1")],
+        ..config(SMALL_SEED)
+    });
+    let response = sim
+        .client
+        .get(sim.url("/api/v1/agents?page=1&per_page=100"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(response.bytes().unwrap().as_ref(), body.as_bytes());
+    let all = |name: &str| -> Vec<&str> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|value| value.to_str().unwrap())
+            .collect()
+    };
+    assert_eq!(all("content-type"), ["application/json"]);
+    assert_eq!(all("x-ratelimit-reset"), ["18446744073709551615"]);
+    assert_eq!(
+        all("retry-after"),
+        ["Fri, 31 Dec 300000000000 23:59:59 GMT", "-1"]
+    );
+    // The rate-limit knob's other headers are still there.
+    assert_eq!(all("x-ratelimit-limit"), ["5"]);
+    assert_eq!(all("x-ratelimit-remaining"), ["4"]);
+    // Journaled as sent; other paths are not canned.
+    assert_eq!(sim.get("/api/v1/agents/a1").0, 200);
+    assert_eq!(statuses(&sim), [200, 200]);
+    assert_eq!(
+        sim.handle.journal()[0].query.as_deref(),
+        Some("page=1&per_page=100")
+    );
+}
+
+#[test]
+fn a_canned_redirect_is_not_followed_by_the_sim() {
+    let sim = Sim::with_config(SimConfig {
+        canned: vec![Canned::new("GET", "/api/v1/phone-numbers", 302, "")
+            .header("Location", "http://talkover.invalid/api/v1/phone-numbers")],
+        ..config(SMALL_SEED)
+    });
+    let client = Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .get(sim.url("/api/v1/phone-numbers"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(
+        response.headers()["location"],
+        "http://talkover.invalid/api/v1/phone-numbers"
+    );
+    assert_eq!(response.bytes().unwrap().as_ref(), b"");
+    assert_eq!(statuses(&sim), [302]);
+}
+
+#[test]
+fn a_canned_answer_used_up_gives_way_to_normal_routing() {
+    let sim = Sim::with_config(SimConfig {
+        canned: vec![Canned::new(
+            "GET",
+            "/api/v1/agents/a1",
+            500,
+            r#"{"success": false, "message": "boom"}"#,
+        )
+        .times(1)],
+        ..config(SMALL_SEED)
+    });
+    assert_eq!(
+        sim.get("/api/v1/agents/a1"),
+        (500, json!({"success": false, "message": "boom"}))
+    );
+    let (status, body) = sim.get("/api/v1/agents/a1");
+    assert_eq!((status, &body["data"]["id"]), (200, &json!("a1")));
+    let (status, _) = sim.get("/api/v1/agents/a1");
+    assert_eq!(status, 200);
+    assert_eq!(statuses(&sim), [500, 200, 200]);
+}
+
+#[test]
+fn a_canned_put_routed_first_changes_the_state_but_answers_the_canned_body() {
+    let canned_body = r#"{"success": true, "data": {}}"#;
+    let sim = Sim::with_config(SimConfig {
+        canned: vec![
+            Canned::new("PUT", "/api/v1/agents/a1/calling", 200, canned_body).route_first(),
+            // Never reached: the first entry matches every such PUT.
+            Canned::new("PUT", "/api/v1/agents/a1/calling", 500, "{}"),
+        ],
+        ..config(SMALL_SEED)
+    });
+    let put = json!({"direction": "outbound", "phone_number_ids": ["p2"]});
+    let response = sim
+        .client
+        .put(sim.url("/api/v1/agents/a1/calling"))
+        .bearer_auth(TOKEN)
+        .json(&put)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.text().unwrap(), canned_body);
+    let a1 = &sim.handle.agents()[0];
+    assert_eq!(
+        (a1.direction.as_str(), a1.phone_number_ids.as_slice()),
+        ("outbound", ["p2".to_owned()].as_slice())
+    );
+    let (_, body) = sim.get("/api/v1/agents/a1");
+    assert_eq!(body["data"]["updated_at"], json!("2026-01-01T00:00:01Z"));
+    assert_eq!(sim.handle.writes()[0].body, Some(put));
+    assert_eq!(statuses(&sim), [200, 200]);
+
+    // Without route_first the PUT is not applied.
+    let sim = Sim::with_config(SimConfig {
+        canned: vec![Canned::new(
+            "PUT",
+            "/api/v1/agents/a1/calling",
+            200,
+            canned_body,
+        )],
+        ..config(SMALL_SEED)
+    });
+    let before = sim.handle.agents();
+    let (status, body) = sim.put(
+        "/api/v1/agents/a1/calling",
+        &json!({"direction": "outbound"}),
+    );
+    assert_eq!((status, body), (200, json!({"success": true, "data": {}})));
+    assert_eq!(sim.handle.agents(), before);
+}
+
+#[test]
+fn a_canned_answer_can_pick_one_page_by_its_query() {
+    let seed = Seed::from_json(&seed_with_agents(3)).unwrap();
+    // Page 2 repeats page 1, as a broken server's might.
+    let repeated = json!({
+        "success": true,
+        "data": [{"id": "agent-01", "name": "Agent 1", "direction": "inbound"}],
+        "meta": {"current_page": 2, "per_page": 1, "last_page": 99999}
+    });
+    let sim = Sim::with_config(SimConfig {
+        page_size_cap: 1,
+        canned: vec![
+            Canned::new("GET", "/api/v1/agents", 200, repeated.to_string()).query("page=2&"),
+        ],
+        ..SimConfig::new(TOKEN, seed)
+    });
+    let page = |n: u64| sim.get(&format!("/api/v1/agents?page={n}&per_page=100"));
+    let (status, first) = page(1);
+    assert_eq!(
+        (status, agent_ids(&first)),
+        (200, vec!["agent-01".to_owned()])
+    );
+    assert_eq!(page(2), (200, repeated.clone()));
+    assert_eq!(page(2), (200, repeated), "no times: every such request");
+    let (_, third) = page(3);
+    assert_eq!(agent_ids(&third), ["agent-03"]);
+    assert_eq!(third["meta"]["last_page"], json!(3));
+    // Query text is matched as sent: "page=2&" is not in "page=20&...".
+    let (_, twentieth) = page(20);
+    assert_eq!(twentieth["data"], json!([]));
+}
+
+#[test]
+fn a_canned_answer_is_never_given_without_the_token() {
+    let sim = Sim::with_config(SimConfig {
+        canned: vec![Canned::new(
+            "GET",
+            "/api/v1/agents",
+            200,
+            r#"{"success": true, "data": []}"#,
+        )
+        .times(1)],
+        ..config(SMALL_SEED)
+    });
+    let (status, body) = send(
+        sim.client
+            .get(sim.url("/api/v1/agents"))
+            .bearer_auth("talq_wrong"),
+    );
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            json!({"success": false, "message": "Unauthenticated."})
+        )
+    );
+    // The refused request did not use the one answer up.
+    let (status, body) = sim.get("/api/v1/agents");
+    assert_eq!((status, body), (200, json!({"success": true, "data": []})));
+    let (_, body) = sim.get("/api/v1/agents");
+    assert_eq!(agent_ids(&body), ["a1", "a2", "a3"]);
+    assert_eq!(statuses(&sim), [401, 200, 200]);
+}
+
+#[test]
+fn an_invalid_canned_header_is_refused_at_spawn() {
+    let err = spawn(
+        SimConfig {
+            canned: vec![Canned::new("GET", "/api/v1/agents", 200, "{}").header("X-Bad", "a\nb")],
+            ..config(SMALL_SEED)
+        },
+        0,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(
+        err.to_string(),
+        r#"canned answer 0 (GET /api/v1/agents): invalid value "a\nb" of header "X-Bad""#
+    );
+}
+
+#[test]
+fn set_calling_changes_what_the_agent_list_shows_without_a_journal_entry() {
+    let sim = Sim::start(SMALL_SEED);
+    let (_, before) = sim.get("/api/v1/agents");
+    assert_eq!(
+        before["data"][2]["updated_at"],
+        json!("2026-01-01T00:00:00Z")
+    );
+    assert!(sim.handle.set_calling("a3", "outbound", &["p3", "p1"]));
+    assert!(!sim.handle.set_calling("missing", "inbound", &[]));
+    let (_, after) = sim.get("/api/v1/agents");
+    let a3 = &after["data"][2];
+    assert_eq!(a3["id"], json!("a3"));
+    assert_eq!(a3["direction"], json!("outbound"));
+    assert_eq!(number_ids(a3), ["p3", "p1"]);
+    assert_eq!(a3["updated_at"], json!("2026-01-01T00:00:01Z"));
+    assert_eq!(after["data"][0], before["data"][0], "others untouched");
+    assert_eq!(
+        statuses(&sim),
+        [200, 200],
+        "only the two GETs are journaled"
+    );
+    assert!(sim.handle.writes().is_empty());
 }
