@@ -96,7 +96,10 @@ fn a_token_put_in_the_url_variable_by_mistake_is_not_echoed() {
     out.code(1).stderr_has(&["contains the token (not shown)"]);
     // The token in the path of an otherwise valid URL is refused the same way.
     let out = Test::new()
-        .api_url(&format!("https://app.talkover.ai/{}", crate::harness::TOKEN))
+        .api_url(&format!(
+            "https://app.talkover.ai/{}",
+            crate::harness::TOKEN
+        ))
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
         .run();

@@ -495,8 +495,16 @@ impl Client {
             let Some(wait) = wait else {
                 return Err(error);
             };
-            if retry >= policy.max_retries || waited.saturating_add(wait) > policy.max_wait {
-                return Err(error.gave_up(retry + 1));
+            if waited.saturating_add(wait) > policy.max_wait {
+                let why = format!(
+                    "the next try would wait {:.0}s, past --max-retry-wait ({:.0}s)",
+                    wait.as_secs_f64(),
+                    policy.max_wait.as_secs_f64()
+                );
+                return Err(error.gave_up(retry + 1, Some(why)));
+            }
+            if retry >= policy.max_retries {
+                return Err(error.gave_up(retry + 1, None));
             }
             retry += 1;
             waited = waited.saturating_add(wait);

@@ -52,11 +52,12 @@ pub enum ApiError {
 
 impl ApiError {
     /// The same error, saying how many attempts were made before giving up.
-    pub(crate) fn gave_up(self, attempts: u32) -> ApiError {
+    pub(crate) fn gave_up(self, attempts: u32, why: Option<String>) -> ApiError {
+        let why = why.map(|why| format!(": {why}")).unwrap_or_default();
         let note = if attempts == 1 {
-            " (gave up after 1 attempt)".to_owned()
+            format!(" (gave up after 1 attempt{why})")
         } else {
-            format!(" (gave up after {attempts} attempts)")
+            format!(" (gave up after {attempts} attempts{why})")
         };
         match self {
             ApiError::Status {
