@@ -142,7 +142,7 @@ impl Scan {
                 '&' | '!' if node_start => {
                     while chars
                         .get(i.saturating_add(1))
-                        .is_some_and(|n| !is_blank(*n) && !(flow && is_flow_indicator(*n)))
+                        .is_some_and(|n| !(is_blank(*n) || (flow && is_flow_indicator(*n))))
                     {
                         i = i.saturating_add(1);
                     }
