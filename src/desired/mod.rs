@@ -6,6 +6,7 @@
 
 mod check;
 mod load;
+mod nesting;
 mod parse;
 
 use std::fmt;

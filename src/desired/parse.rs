@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_yaml::Value;
 
-use super::{entry_label, AgentRef, DesiredAgent, Diagnostic, NumberRef, Source};
+use super::{entry_label, nesting, AgentRef, DesiredAgent, Diagnostic, NumberRef, Source};
 use crate::state::{AgentId, Direction, PhoneId, E164};
 
 const ENTRY_KEYS: [&str; 4] = ["name", "id", "direction", "phone_numbers"];
@@ -21,6 +21,17 @@ pub(super) fn parse_file(
     agents: &mut Vec<DesiredAgent>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    // Before the parser, whose time grows with the square of the nesting depth.
+    if let Err(at) = nesting::check_flow_depth(text) {
+        diagnostics.push(Diagnostic::file(
+            format!("{file}:{}:{}", at.line, at.column),
+            format!(
+                "`[` and `{{` nest more than {} levels deep here: a talkops config needs two or three; the file was not parsed",
+                nesting::MAX_FLOW_DEPTH
+            ),
+        ));
+        return;
+    }
     let mut value: Value = match serde_yaml::from_str(text) {
         Ok(value) => value,
         Err(err) => {

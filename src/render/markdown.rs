@@ -113,11 +113,14 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
         }
     }
 
-    let detail = render_plan(plan, Style { color: false });
-    let open = "<details><summary>Full plan</summary>\n\n```\n";
-    let close = "```\n\n</details>\n";
+    // The text plan escapes names, but not everything it shows (ids, for one) comes through
+    // `{:?}`; and a backtick run in it must not close the block.
+    let detail = escape_block(&render_plan(plan, Style { color: false }));
+    let fence = fence(&detail);
+    let open = format!("<details><summary>Full plan</summary>\n\n{fence}\n");
+    let close = format!("{fence}\n\n</details>\n");
     let room = budget.saturating_sub(out.len() + open.len() + close.len());
-    out.push_str(open);
+    out.push_str(&open);
     if detail.len() <= room {
         out.push_str(&detail);
     } else {
@@ -136,7 +139,7 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
             detail.len()
         );
     }
-    out.push_str(close);
+    out.push_str(&close);
     out
 }
 
@@ -203,14 +206,24 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 /// An id as a code span: backslashes show literally there, so only what would end the span
-/// or the table cell is replaced.
+/// or the table cell is replaced, and invisible characters are shown as escapes.
 fn code(text: &str) -> String {
-    let clipped = clip(text, MAX_CELL).replace('`', "'").replace('|', "\\|");
-    format!("`{clipped}`")
+    let mut out = String::from("`");
+    for c in clip(text, MAX_CELL).chars() {
+        match c {
+            '`' => out.push('\''),
+            '|' => out.push_str("\\|"),
+            c if is_invisible(c) => push_escaped(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out.push('`');
+    out
 }
 
 /// Escapes what would break a table cell, start Markdown/HTML markup, mention a user (`@`)
-/// or form an HTML entity (`&`).
+/// or form an HTML entity (`&`), and shows control and format characters as `\u{..}`.
+/// Line breaks become spaces: multi-line server messages stay readable in one cell.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -220,15 +233,60 @@ fn escape(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            c if is_invisible(c) => {
+                // The backslash escaped, so that Markdown shows it.
+                out.push('\\');
+                push_escaped(&mut out, c);
+            }
             c => out.push(c),
         }
     }
     out
 }
 
+/// Text for a fenced code block: every character shows literally there, so only control and
+/// format characters are made visible; line breaks stay.
+fn escape_block(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push(c),
+            c if is_invisible(c) => push_escaped(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fence that no run of backticks in `text` can close: one longer than the longest run.
+fn fence(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.saturating_add(1).max(3))
+}
+
+/// Whether `c` is a character that the text output (`{:?}`) escapes: control characters (ESC
+/// and the rest of C0 and C1, DEL), format characters such as the bidi overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069), marks (U+200E, U+200F, U+061C), zero-width
+/// characters, line and paragraph separators, unassigned code points, and combining marks
+/// (which `{:?}` escapes too, and which can be stacked to smear a line). In a PR comment they
+/// could reorder or hide what a plan says.
+fn is_invisible(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
+    // std escapes exactly the characters it cannot print (and combining marks), the same set
+    // as `Debug` for `str`: using it keeps the Markdown and the text output in agreement.
+    c.escape_debug().len() > 1
+}
+
+/// Pushes `c` as `\u{..}`, the form the text output uses.
+fn push_escaped(out: &mut String, c: char) {
+    let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{clip, code, escape};
+    use super::{clip, code, escape, escape_block, fence, is_invisible};
 
     #[test]
     fn table_breaking_characters_are_escaped() {
@@ -237,5 +295,74 @@ mod tests {
         assert_eq!(escape("@octocat &amp;"), "\\@octocat \\&amp;");
         assert_eq!(code("agent_1|`x`"), "`agent_1\\|'x'`");
         assert_eq!(clip("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_shown_escaped() {
+        // In text the backslash itself is Markdown-escaped, so that it renders.
+        assert_eq!(escape("a\u{1b}[31mb"), "a\\\\u{1b}\\[31mb");
+        assert_eq!(escape("evil\u{202e}txt.exe"), "evil\\\\u{202e}txt.exe");
+        // In a code span and a code block backslashes show as they are.
+        assert_eq!(code("id\u{202e}\u{2066}x"), "`id\\u{202e}\\u{2066}x`");
+        assert_eq!(code("a\nb"), "`a\\u{a}b`");
+        assert_eq!(
+            escape_block("~ agent \u{1b}\u{7f}\u{9b}\n  + x\u{2069}\n"),
+            "~ agent \\u{1b}\\u{7f}\\u{9b}\n  + x\\u{2069}\n"
+        );
+    }
+
+    #[test]
+    fn every_invisible_character_named_in_the_issue_is_caught() {
+        for c in [
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{9b}',
+            '\u{ad}',
+            '\u{61c}',
+            '\u{200b}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{feff}',
+            '\u{e0001}',
+        ] {
+            assert!(is_invisible(c), "{c:?}");
+        }
+        // As in the text output, a combining accent is escaped; a precomposed one is a letter.
+        assert_eq!(escape_block("e\u{301}"), "e\\u{301}");
+        // Letters of any script and emoji are shown as they are.
+        for text in [
+            "Señor",
+            "Sales–EMEA",
+            "ventes été",
+            "Служба",
+            "דוד",
+            "عربى",
+            "客服",
+            "📞",
+        ] {
+            assert_eq!(escape(text), text);
+            assert_eq!(escape_block(text), text);
+        }
+    }
+
+    #[test]
+    fn the_code_block_fence_outgrows_any_backtick_run() {
+        assert_eq!(fence("plain"), "```");
+        assert_eq!(fence("a ```` b ``"), "`````");
     }
 }
