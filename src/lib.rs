@@ -30,10 +30,11 @@ pub mod resolve;
 pub mod schema;
 pub mod settings;
 pub mod state;
+pub mod stdout;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -50,8 +51,17 @@ use crate::settings::Settings;
 use crate::state::LiveState;
 
 /// Runs talkops with these arguments (the first is the program name) and returns the exit
-/// code: 0 success, 1 error, 2 changes present under `plan --detailed-exitcode`.
+/// code: 0 success, 1 error, 2 changes present under `plan --detailed-exitcode`. A failed
+/// write to stdout makes it an error (see [`stdout`]).
 pub fn run<I, T>(args: I) -> anyhow::Result<u8>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    stdout::finish(dispatch(args))
+}
+
+fn dispatch<I, T>(args: I) -> anyhow::Result<u8>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -95,10 +105,10 @@ where
                 let text = serde_json::to_string_pretty(&document)?;
                 std::fs::write(&path, text + "\n")
                     .with_context(|| format!("cannot write the plan to {}", path.display()))?;
-                eprintln!(
-                    "Saved the plan to {path}. Apply exactly this plan with: talkops apply --plan {path}",
+                stdout::eprint(&format!(
+                    "Saved the plan to {path}. Apply exactly this plan with: talkops apply --plan {path}\n",
                     path = path.display()
-                );
+                ));
             }
             Ok(if detailed_exitcode && plan.has_changes() {
                 2
@@ -164,18 +174,18 @@ where
                 Some(path) => {
                     std::fs::write(&path, &text)
                         .with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!(
-                        "Exported {} agents to {}",
+                    stdout::eprint(&format!(
+                        "Exported {} agents to {}\n",
                         live.agents.len(),
                         path.display()
-                    );
+                    ));
                 }
-                None => print!("{text}"),
+                None => stdout::print(&text),
             }
             Ok(0)
         }
         Command::Schema => {
-            print!("{}", schema::SCHEMA);
+            stdout::print(schema::SCHEMA);
             Ok(0)
         }
         Command::Demo => demo::run(),
@@ -215,11 +225,11 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<u8> {
     let config = desired::load(paths)?;
     let agents = config.agents.len();
     let files = config.files;
-    println!(
+    stdout::println(&format!(
         "ok: {agents} agent{} in {files} file{}, no problems found",
         if agents == 1 { "" } else { "s" },
         if files == 1 { "" } else { "s" }
-    );
+    ));
     Ok(0)
 }
 
@@ -305,27 +315,26 @@ async fn judge_guards(
 /// Prints the plan in the chosen format on stdout.
 fn print_plan(plan: &Plan, document: &PlanDocument, output: &OutputArgs) -> anyhow::Result<()> {
     match output.format {
-        Format::Text => print!(
-            "{}",
-            render::render_plan(plan, settings::style_for(output.color))
-        ),
-        Format::Markdown => print!("{}", render::render_plan_markdown(plan)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(document)?),
+        Format::Text => stdout::print(&render::render_plan(
+            plan,
+            settings::style_for(output.color),
+        )),
+        Format::Markdown => stdout::print(&render::render_plan_markdown(plan)),
+        Format::Json => stdout::println(&serde_json::to_string_pretty(document)?),
     }
     Ok(())
 }
 
 fn print_report(report: &ApplyReport, output: &OutputArgs) -> anyhow::Result<()> {
     match output.format {
-        Format::Text => print!(
-            "{}",
-            render::render_report(report, settings::style_for(output.color))
-        ),
-        Format::Markdown => print!("{}", render::render_report_markdown(report)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&document::ReportDocument::new(report))?
-        ),
+        Format::Text => stdout::print(&render::render_report(
+            report,
+            settings::style_for(output.color),
+        )),
+        Format::Markdown => stdout::print(&render::render_report_markdown(report)),
+        Format::Json => stdout::println(&serde_json::to_string_pretty(
+            &document::ReportDocument::new(report),
+        )?),
     }
     Ok(())
 }
@@ -388,16 +397,16 @@ async fn apply_plan(
     // The plan goes where the report goes when that is text; with a machine format on
     // stdout, people still see the plan, on stderr.
     if output.format == Format::Text {
-        print!(
-            "{}",
-            render::render_plan(plan, settings::style_for(output.color))
-        );
+        stdout::print(&render::render_plan(
+            plan,
+            settings::style_for(output.color),
+        ));
     } else {
-        eprint!("{}", render::render_plan(plan, Style { color: false }));
+        stdout::eprint(&render::render_plan(plan, Style { color: false }));
     }
     if !plan.has_changes() {
         if output.format == Format::Text {
-            println!("Nothing to apply.");
+            stdout::println("Nothing to apply.");
         }
         print_report(&apply::ApplyReport::nothing(plan), output)?;
         return Ok(0);
@@ -435,7 +444,7 @@ async fn execute(
     output: &OutputArgs,
 ) -> anyhow::Result<u8> {
     if output.format == Format::Text {
-        println!();
+        stdout::println("");
     }
     // From here on Ctrl-C no longer kills the process: it stops new PUTs (and a second one
     // abandons those in flight), so that the report can say what was done.
@@ -603,8 +612,9 @@ fn confirm(api_url: &str) -> anyhow::Result<bool> {
         bail!("refusing to apply without confirmation: stdin is not a terminal, so talkops cannot ask; review the plan and pass --auto-approve to apply non-interactively. Nothing was changed");
     }
     // The question goes to stderr, so that it is seen even when stdout is redirected.
-    eprint!("\nApply these changes to {api_url}? Only 'yes' will be accepted: ");
-    std::io::stderr().flush()?;
+    stdout::eprint(&format!(
+        "\nApply these changes to {api_url}? Only 'yes' will be accepted: "
+    ));
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
