@@ -291,6 +291,10 @@ pub struct ReportSummary {
     /// PUT steps that completed (a retried request counts once).
     pub puts: usize,
     pub interrupted: bool,
+    /// PUTs still in flight when a second interrupt abandoned them (they may or may not
+    /// have been applied).
+    #[serde(default)]
+    pub abandoned: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,6 +320,7 @@ impl ReportDocument {
                 not_managed: report.unmanaged,
                 puts: report.puts,
                 interrupted: report.interrupted,
+                abandoned: report.abandoned,
             },
             results: report
                 .results

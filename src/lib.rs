@@ -446,20 +446,58 @@ async fn execute(
     if output.format == Format::Text {
         stdout::println("");
     }
-    // From here on Ctrl-C no longer kills the process: it stops new PUTs (and a second one
-    // abandons those in flight), so that the report can say what was done.
-    let (sender, mut interrupts) = tokio::sync::mpsc::unbounded_channel();
-    let listener = tokio::spawn(async move {
+    // From here on an interrupt no longer kills the process: the first stops new PUTs (and a
+    // second abandons those in flight), so that the report can say what was done. SIGTERM
+    // (timeout, docker stop, Kubernetes, CI cancellation) and SIGHUP (a closed terminal)
+    // count as interrupts too. The handlers are installed before the first PUT starts.
+    let mut interrupts = interrupt_signals()?;
+    let report = apply::apply(client, plan, options.parallelism, &mut interrupts).await;
+    drop(interrupts);
+    print_report(&report, output)?;
+    // An interrupted apply fails even if everything it had started finished: whoever sent
+    // the signal asked it to stop, and must not read that as a completed run.
+    Ok(if report.succeeded() && !report.interrupted {
+        0
+    } else {
+        1
+    })
+}
+
+/// One message per SIGINT, SIGTERM or SIGHUP received from now on (for as long as the
+/// receiver lives). Each handler is registered before this returns, so no signal is missed
+/// between here and the first PUT; once registered, tokio keeps it for the process's life,
+/// so a signal after apply no longer kills the process while the report is printed.
+fn interrupt_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        for kind in [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ] {
+            let mut stream = signal(kind).context("cannot install a signal handler")?;
+            let sender = sender.clone();
+            // Ends when the receiver is dropped (the send fails) or the runtime shuts down.
+            tokio::spawn(async move {
+                while stream.recv().await.is_some() {
+                    if sender.send(()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
             if sender.send(()).is_err() {
                 break;
             }
         }
     });
-    let report = apply::apply(client, plan, options.parallelism, &mut interrupts).await;
-    listener.abort();
-    print_report(&report, output)?;
-    Ok(if report.succeeded() { 0 } else { 1 })
+    Ok(receiver)
 }
 
 /// `apply --plan FILE`: performs exactly the saved steps, after checking that the file
