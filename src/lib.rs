@@ -412,10 +412,56 @@ async fn apply_plan(
         return Ok(0);
     }
     check_overrides(plan, overrides)?;
-    if options.approval == Approval::AskOnTerminal && !confirm(api_url)? {
-        bail!("apply cancelled; nothing was changed");
+    if options.approval == Approval::AskOnTerminal {
+        if !confirm(api_url)? {
+            bail!("apply cancelled; nothing was changed");
+        }
+        // The prompt may have been open for minutes: what was confirmed is the plan as of
+        // its read, so the environment is read again and the plan performed only if it
+        // still holds.
+        let fresh = recheck(client, api_url, plan, overrides, options.thresholds).await?;
+        return execute(client, &fresh, options, output).await;
     }
     execute(client, plan, options, output).await
+}
+
+/// After the confirmation prompt: refuses, writing nothing, if an agent the plan changes
+/// drifted or another agent started answering a number the plan claims while the prompt
+/// was open (as `apply --plan` does for a saved plan), and judges the guards again on the
+/// fresh read. Returns the plan to perform, its warnings those of the fresh read.
+async fn recheck(
+    client: &Client,
+    api_url: &str,
+    plan: &Plan,
+    overrides: Overrides,
+    thresholds: guards::Thresholds,
+) -> anyhow::Result<Plan> {
+    let live = read_live(client, api_url).await?;
+    let mut drifted = drift(plan, &live);
+    drifted.extend(new_conflicts(plan, &live));
+    if !drifted.is_empty() {
+        bail!(
+            "refusing to apply: the environment changed while the confirmation prompt was open:\n  {}\nMake and review a new plan. Nothing was changed",
+            drifted.join("\n  ")
+        );
+    }
+    let mut fresh = plan.clone();
+    for change in &mut fresh.changes {
+        if let Some(now) = live.agents.get(&change.id) {
+            change.status = now.status.clone();
+        }
+    }
+    judge_guards(client, api_url, &mut fresh, &live, thresholds).await?;
+    // A warning that was not on the confirmed plan was never seen: show it before judging.
+    for warning in fresh.warnings.iter().filter(|w| !plan.warnings.contains(w)) {
+        stdout::eprint(&format!(
+            "Warning (new since the plan was shown): {} (apply needs {})\n",
+            warning.message,
+            warning.needs.flag()
+        ));
+    }
+    check_overrides(&fresh, overrides)?;
+    Ok(fresh)
 }
 
 /// Refuses, naming the flags, when a warning has not been accepted.
@@ -608,7 +654,9 @@ fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
 }
 
 /// Numbers the plan makes an agent answer inbound that an agent outside the plan has started
-/// answering inbound since: applying would leave them with two inbound agents.
+/// answering inbound since: applying would leave them with two inbound agents. An agent
+/// whose direction is unknown (none given, or one talkops does not know) may answer its
+/// numbers, so it counts as inbound here.
 fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
     let changing: BTreeSet<&state::AgentId> = plan.changes.iter().map(|c| &c.id).collect();
     let mut conflicts = Vec::new();
@@ -624,19 +672,27 @@ fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
             .filter(|p| !(held && change.before.phone_ids.contains(*p)));
         for phone in claims {
             for other in live.agents.values() {
-                if !changing.contains(&other.id)
-                    && other.direction == Some(state::Direction::Inbound)
-                    && other.phone_ids.contains(phone)
+                if changing.contains(&other.id)
+                    || other.direction == Some(state::Direction::Outbound)
+                    || !other.phone_ids.contains(phone)
                 {
-                    conflicts.push(format!(
-                        "agent {:?} (id {}): would answer {}, which inbound agent {:?} (id {}) now answers",
-                        change.name,
-                        change.id,
-                        plan.label(phone),
-                        other.name,
-                        other.id
-                    ));
+                    continue;
                 }
+                let holder = match other.direction {
+                    Some(state::Direction::Inbound) => {
+                        format!("inbound agent {:?} (id {}) now answers", other.name, other.id)
+                    }
+                    _ => format!(
+                        "agent {:?} (id {}), whose direction is unknown, may answer",
+                        other.name, other.id
+                    ),
+                };
+                conflicts.push(format!(
+                    "agent {:?} (id {}): would answer {}, which {holder}",
+                    change.name,
+                    change.id,
+                    plan.label(phone),
+                ));
             }
         }
     }
