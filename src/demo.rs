@@ -10,7 +10,7 @@ use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::desired::{self, SourceFile};
 use crate::guards::Thresholds;
 use crate::{
-    make_plan, stdout, plan_and_apply, render, runtime, settings, ApplyOptions, Approval, Overrides,
+    make_plan, plan_and_apply, render, runtime, settings, stdout, ApplyOptions, Approval, Overrides,
 };
 
 const EXAMPLE_NAME: &str = "examples/agents.yaml";

@@ -99,7 +99,8 @@ where
                 force,
                 allow_unrouted,
             };
-            let document = PlanDocument::new(&plan, &settings.api_url, overrides);
+            let mut document = PlanDocument::new(&plan, &settings.api_url, overrides);
+            document.targets = target.clone();
             print_plan(&plan, &document, &output)?;
             if let Some(path) = out {
                 let text = serde_json::to_string_pretty(&document)?;
@@ -143,11 +144,18 @@ where
                 thresholds: thresholds(&guards),
             };
             if let Some(file) = plan {
+                // The config, if given, is validated offline first, as for a fresh plan.
+                let config = if paths.is_empty() {
+                    None
+                } else {
+                    Some(desired::load(&paths)?)
+                };
                 let (settings, client) = connect(&api)?;
                 return runtime()?.block_on(apply_saved(
                     &client,
                     &settings.api_url,
                     &file,
+                    config.as_ref(),
                     &options,
                     &output,
                 ));
@@ -258,7 +266,19 @@ pub(crate) async fn make_plan(
     targets: &[String],
 ) -> anyhow::Result<Plan> {
     let live = read_live(client, api_url).await?;
-    let mut resolved = resolve::resolve(config, &live)?;
+    let mut plan = changes_for(config, &live, targets)?;
+    judge_guards(client, api_url, &mut plan, &live, thresholds).await?;
+    Ok(plan)
+}
+
+/// The changes (ordered, no warnings yet) that bring the live environment to the config,
+/// for the `targets` agents only when there are any. Pure.
+fn changes_for(
+    config: &DesiredConfig,
+    live: &LiveState,
+    targets: &[String],
+) -> anyhow::Result<Plan> {
+    let mut resolved = resolve::resolve(config, live)?;
     let declared = resolved.len();
     if !targets.is_empty() {
         let matches = |agent: &resolve::ResolvedAgent, target: &str| {
@@ -279,13 +299,12 @@ pub(crate) async fn make_plan(
         resolved.retain(|a| targets.iter().any(|t| matches(a, t)));
         // The untargeted agents stay as they are; a targeted claim on a number one of them
         // was to release would leave it with two inbound agents.
-        resolve::check_end_state(&resolved, &live)
+        resolve::check_end_state(&resolved, live)
             .context("with --target, the agents not targeted keep their live settings")?;
     }
-    let mut plan = diff::diff(&resolved, &live);
-    plan.untargeted = declared - resolved.len();
+    let mut plan = diff::diff(&resolved, live);
+    plan.untargeted = declared.saturating_sub(resolved.len());
     plan.unmanaged = plan.unmanaged.saturating_sub(plan.untargeted);
-    judge_guards(client, api_url, &mut plan, &live, thresholds).await?;
     Ok(plan)
 }
 
@@ -546,12 +565,14 @@ fn interrupt_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()
     Ok(receiver)
 }
 
-/// `apply --plan FILE`: performs exactly the saved steps, after checking that the file
-/// belongs to this API and version and that no agent it changes has changed since.
+/// `apply --plan FILE [PATH...]`: performs exactly the saved steps, after checking that the
+/// file belongs to this API and version, that no agent it changes has changed since, and,
+/// given a config, that planning that config now makes exactly the saved changes.
 async fn apply_saved(
     client: &Client,
     api_url: &str,
     file: &Path,
+    config: Option<&DesiredConfig>,
     options: &ApplyOptions,
     output: &OutputArgs,
 ) -> anyhow::Result<u8> {
@@ -591,6 +612,25 @@ async fn apply_saved(
             drifted.join("\n  ")
         );
     }
+    if let Some(config) = config {
+        // The saved plan must be what this config asks for today: a plan reviewed on one
+        // version of the config is not applied after another was merged.
+        let now = changes_for(config, &live, &document.targets).with_context(|| {
+            format!("cannot check {shown} against the config given. Nothing was changed")
+        })?;
+        let differences = plan_differences(&plan, &now);
+        if !differences.is_empty() {
+            bail!(
+                "refusing to apply {shown}: it is not the plan of the config given{}:\n  {}\nMake and review a new plan from this config. Nothing was changed",
+                if document.targets.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (for --target {})", document.targets.join(", --target "))
+                },
+                differences.join("\n  ")
+            );
+        }
+    }
     // The guards are judged again on today's environment (publishing status included); the
     // flags given now and those recorded in the plan both count.
     for change in &mut plan.changes {
@@ -604,6 +644,61 @@ async fn apply_saved(
         allow_unrouted: options.overrides.allow_unrouted || document.overrides.allow_unrouted,
     };
     apply_plan(client, api_url, &plan, overrides, options, output).await
+}
+
+/// How the saved plan's changes differ from those the config makes now, one line per agent:
+/// an agent only one of them changes, or one they change differently. Empty when they are
+/// the same changes (same agents, same before and after).
+fn plan_differences(saved: &Plan, now: &Plan) -> Vec<String> {
+    let settings =
+        |plan: &Plan, direction: Option<state::Direction>, ids: &BTreeSet<state::PhoneId>| {
+            let numbers: Vec<&str> = ids.iter().map(|id| plan.label(id)).collect();
+            format!(
+                "{} with {}",
+                direction.map_or("(unknown)", state::Direction::as_str),
+                if numbers.is_empty() {
+                    "no numbers".to_owned()
+                } else {
+                    numbers.join(", ")
+                }
+            )
+        };
+    let mut differences = Vec::new();
+    for change in &saved.changes {
+        let who = format!("agent {:?} (id {})", change.name, change.id);
+        let saved_after = settings(saved, Some(change.after.direction), &change.after.phone_ids);
+        match now.changes.iter().find(|c| c.id == change.id) {
+            None => differences.push(format!(
+                "{who}: the saved plan makes it {saved_after}; the config changes nothing on it"
+            )),
+            Some(other) => {
+                let now_after = settings(now, Some(other.after.direction), &other.after.phone_ids);
+                if other.after != change.after {
+                    differences.push(format!(
+                        "{who}: the saved plan makes it {saved_after}; the config makes it {now_after}"
+                    ));
+                }
+                if other.before != change.before {
+                    differences.push(format!(
+                        "{who}: the saved plan starts from {}; it is {} now",
+                        settings(saved, change.before.direction, &change.before.phone_ids),
+                        settings(now, other.before.direction, &other.before.phone_ids)
+                    ));
+                }
+            }
+        }
+    }
+    for change in &now.changes {
+        if !saved.changes.iter().any(|c| c.id == change.id) {
+            differences.push(format!(
+                "agent {:?} (id {}): the config makes it {}; the saved plan does not change it",
+                change.name,
+                change.id,
+                settings(now, Some(change.after.direction), &change.after.phone_ids)
+            ));
+        }
+    }
+    differences
 }
 
 /// Each changed agent whose live settings differ from those the plan was made from.
@@ -680,7 +775,10 @@ fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
                 }
                 let holder = match other.direction {
                     Some(state::Direction::Inbound) => {
-                        format!("inbound agent {:?} (id {}) now answers", other.name, other.id)
+                        format!(
+                            "inbound agent {:?} (id {}) now answers",
+                            other.name, other.id
+                        )
                     }
                     _ => format!(
                         "agent {:?} (id {}), whose direction is unknown, may answer",

@@ -58,9 +58,8 @@ pub fn finish(result: anyhow::Result<u8>) -> anyhow::Result<u8> {
         .ok()
         .and_then(|first| first.clone())
         .unwrap_or_else(|| "unknown error".to_owned());
-    let message = format!(
-        "cannot write to stdout ({reason}): its output was written to stderr instead"
-    );
+    let message =
+        format!("cannot write to stdout ({reason}): its output was written to stderr instead");
     match result {
         Ok(_) => Err(anyhow::anyhow!(message)),
         Err(err) => Err(err.context(message)),
