@@ -508,14 +508,17 @@ async fn execute(
     options: &ApplyOptions,
     output: &OutputArgs,
 ) -> anyhow::Result<u8> {
-    if output.format == Format::Text {
-        stdout::println("");
-    }
     // From here on an interrupt no longer kills the process: the first stops new PUTs (and a
     // second abandons those in flight), so that the report can say what was done. SIGTERM
     // (timeout, docker stop, Kubernetes, CI cancellation) and SIGHUP (a closed terminal)
     // count as interrupts too. The handlers are installed before the first PUT starts.
+    // Before this point a signal kills the process as usual: nothing has been written.
     let mut interrupts = interrupt_signals()?;
+    // Printed after the handlers are in place, so that the line between plan and report
+    // also tells a watcher that a signal from now on is handled.
+    if output.format == Format::Text {
+        stdout::println("");
+    }
     let report = apply::apply(client, plan, options.parallelism, &mut interrupts).await;
     drop(interrupts);
     print_report(&report, output)?;
