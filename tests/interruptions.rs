@@ -154,9 +154,10 @@ fn a_change_made_while_the_prompt_is_open_is_not_overwritten() {
     }
 }
 
-/// Case 7, the other side: with no change meanwhile, `yes` applies (one extra read).
+/// Case 7, the other side: with no change meanwhile, `yes` applies, after reading the
+/// environment once more.
 #[test]
-fn without_a_change_meanwhile_yes_still_applies() {
+fn without_a_change_meanwhile_yes_reads_again_and_applies() {
     let scenario = Test::new()
         .file(
             "agents.yaml",
@@ -168,6 +169,20 @@ fn without_a_change_meanwhile_yes_still_applies() {
     running.type_text("yes\n");
     let out = scenario.finish_watched(running);
     out.code(0);
+    let put = out
+        .journal
+        .iter()
+        .position(|e| e.method == "PUT")
+        .expect("a PUT");
+    let reads = out.journal[..put]
+        .iter()
+        .filter(|e| e.method == "GET" && e.path == "/api/v1/agents")
+        .count();
+    assert_eq!(
+        reads, 2,
+        "the agents are read before the prompt and again after yes: {:#?}",
+        out.journal
+    );
     assert_eq!(out.put_paths(), ["/api/v1/agents/a-4/calling"]);
     assert_eq!(out.agent("a-4").direction, "outbound");
 }
