@@ -300,12 +300,14 @@ impl Test {
     }
 
     /// Sets an environment variable for the run (e.g. `HTTP_PROXY`).
+    #[allow(dead_code)] // for the hostile-input tests, written in parallel
     pub fn env(mut self, key: &str, value: &str) -> Test {
         self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
     /// Feeds these bytes to talkops' stdin (a pipe) instead of leaving it empty.
+    #[allow(dead_code)] // for the hostile-input tests, written in parallel
     pub fn stdin(mut self, input: &str) -> Test {
         self.stdin = Some(input.as_bytes().to_vec());
         self
@@ -457,19 +459,30 @@ impl Scenario {
         self.output(output, watched.before)
     }
 
-    /// Runs talkops with stdout a pipe that nobody reads: its read end is closed before
-    /// talkops starts, so every write to stdout fails (EPIPE), as under `| head -0`.
+    /// Runs talkops with stdout a pipe whose read end is closed before talkops starts, so
+    /// that every write to stdout fails (EPIPE), as under `| head -0`. (A shell waits for a
+    /// go-ahead line on stdin while the test closes the read end, then execs talkops: the
+    /// order is certain without `std::io::pipe`, which is newer than the MSRV.)
     #[track_caller]
     pub fn run_with_closed_stdout(&self, args: &[&str]) -> Output {
         let before = self.sim.journal().len();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_talkops"));
-        command.args(args).stdin(Stdio::null());
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                r#"read -r _ && exec "$0" "$@""#,
+                env!("CARGO_BIN_EXE_talkops"),
+            ])
+            .args(args);
         self.environment(&mut command);
-        let (reader, writer) = std::io::pipe().expect("a pipe");
-        drop(reader);
-        command.stdout(writer);
-        let child = command.spawn().expect("talkops runs");
-        drop(command);
+        command.stdin(Stdio::piped());
+        let mut child = command.spawn().expect("talkops runs");
+        drop(child.stdout.take());
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(b"go\n")
+            .expect("the shell reads its go-ahead");
+        drop(stdin);
         let output = child.wait_with_output().expect("talkops finishes");
         self.output(output, before)
     }
