@@ -619,7 +619,7 @@ async fn apply_saved(
         // The saved plan must be what this config asks for today: a plan reviewed on one
         // version of the config is not applied after another was merged.
         let now = changes_for(config, &live, &document.targets).with_context(|| {
-            format!("cannot check {shown} against the config given. Nothing was changed")
+            format!("cannot check {shown} against the config given (nothing was changed)")
         })?;
         let differences = plan_differences(&plan, &now);
         if !differences.is_empty() {
