@@ -43,8 +43,11 @@ pub struct ApplyReport {
     pub unmanaged: usize,
     /// PUT requests whose step completed (each retried request counts once).
     pub puts: usize,
-    /// Whether an interrupt stopped the apply early.
+    /// Whether an interrupt (Ctrl-C, SIGTERM, SIGHUP) stopped the apply early.
     pub interrupted: bool,
+    /// PUT steps still in flight when a second interrupt abandoned them: they may or may
+    /// not have reached the server.
+    pub abandoned: usize,
 }
 
 impl ApplyReport {
@@ -90,8 +93,9 @@ enum State {
 }
 
 /// Runs the plan's steps: at most `parallelism` PUTs at once, each only after the steps it
-/// depends on succeeded. Each message on `interrupts` is an interrupt request (Ctrl-C): the
-/// first stops new PUTs and lets those in flight finish, the second abandons them.
+/// depends on succeeded. Each message on `interrupts` is an interrupt request (Ctrl-C,
+/// SIGTERM, SIGHUP): the first stops new PUTs and lets those in flight finish, the second
+/// abandons them.
 pub async fn apply(
     client: &Client,
     plan: &Plan,
@@ -167,6 +171,11 @@ pub async fn apply(
         unmanaged: plan.unmanaged,
         puts,
         interrupted,
+        abandoned: if abandoned {
+            state.iter().filter(|s| **s == State::Running).count()
+        } else {
+            0
+        },
     };
     for (change_index, change) in plan.changes.iter().enumerate() {
         let mine: Vec<usize> = (0..steps.len())

@@ -76,13 +76,15 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         parallelism: u16,
         /// Perform this saved plan (from `plan --out`) with no prompt: it was reviewed. Refused
-        /// if any agent it changes has changed on the server since.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "target", "auto_approve"])]
+        /// if any agent it changes has changed on the server since. With config PATHs, also
+        /// refused unless that config, planned now, makes exactly the saved plan's changes.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["target", "auto_approve"])]
         plan: Option<PathBuf>,
         /// Only these agents (name or id; repeatable). The whole config is still validated.
         #[arg(long, value_name = "NAME_OR_ID")]
         target: Vec<String>,
-        /// Config files or directories (read recursively: *.yaml, *.yml).
+        /// Config files or directories (read recursively: *.yaml, *.yml). With --plan: the
+        /// config the saved plan must match.
         #[arg(required_unless_present = "plan", value_name = "PATH")]
         paths: Vec<PathBuf>,
     },

@@ -10,7 +10,7 @@ use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::desired::{self, SourceFile};
 use crate::guards::Thresholds;
 use crate::{
-    make_plan, plan_and_apply, render, runtime, settings, ApplyOptions, Approval, Overrides,
+    make_plan, plan_and_apply, render, runtime, settings, stdout, ApplyOptions, Approval, Overrides,
 };
 
 const EXAMPLE_NAME: &str = "examples/agents.yaml";
@@ -32,16 +32,22 @@ pub(crate) fn run() -> anyhow::Result<u8> {
     let thresholds = Thresholds::default();
     let style = settings::style();
 
-    println!("talkops demo: a local Talkover simulator is serving a sample environment at {url}.");
-    println!("The config is {EXAMPLE_NAME}; nothing leaves this machine.\n");
+    stdout::println(&format!(
+        "talkops demo: a local Talkover simulator is serving a sample environment at {url}."
+    ));
+    stdout::println(&format!(
+        "The config is {EXAMPLE_NAME}; nothing leaves this machine.\n"
+    ));
 
     let runtime = runtime()?;
-    println!("$ talkops plan {EXAMPLE_NAME}\n");
+    stdout::println(&format!("$ talkops plan {EXAMPLE_NAME}\n"));
     let plan = runtime.block_on(make_plan(&client, &url, &config, thresholds, &[]))?;
-    print!("{}", render::render_plan(&plan, style));
+    stdout::print(&render::render_plan(&plan, style));
 
     // The night line going dark is intended here, so the demo says so, as a reviewer would.
-    println!("\n$ talkops apply --auto-approve --allow-unrouted {EXAMPLE_NAME}\n");
+    stdout::println(&format!(
+        "\n$ talkops apply --auto-approve --allow-unrouted {EXAMPLE_NAME}\n"
+    ));
     let options = ApplyOptions {
         approval: Approval::Given,
         overrides: Overrides {
@@ -71,20 +77,22 @@ pub(crate) fn run() -> anyhow::Result<u8> {
         bail!("the demo apply did not succeed");
     }
 
-    println!("\n$ talkops plan --detailed-exitcode {EXAMPLE_NAME}\n");
+    stdout::println(&format!(
+        "\n$ talkops plan --detailed-exitcode {EXAMPLE_NAME}\n"
+    ));
     let again = runtime.block_on(make_plan(&client, &url, &config, thresholds, &[]))?;
-    print!("{}", render::render_plan(&again, style));
+    stdout::print(&render::render_plan(&again, style));
     if again.has_changes() {
         bail!("the demo did not converge: the second plan still has changes");
     }
 
     let journal = sim.journal();
     let puts = journal.iter().filter(|e| e.method == "PUT").count();
-    println!(
+    stdout::println(&format!(
         "\nThe simulator saw {} requests: {} reads and {puts} PUTs, one per changed agent.",
         journal.len(),
-        journal.len() - puts
-    );
+        journal.len().saturating_sub(puts)
+    ));
     sim.shutdown();
     Ok(0)
 }

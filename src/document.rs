@@ -34,6 +34,11 @@ pub struct PlanDocument {
     pub warnings: Vec<Warning>,
     /// The guard flags given when the plan was made.
     pub overrides: OverridesDocument,
+    /// The `--target` agents the plan was made for (names or ids); absent when it covers
+    /// every declared agent. `apply --plan FILE PATH...` recomputes the plan for these.
+    /// Optional, so that plans saved before it existed still read as format version 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +166,7 @@ impl PlanDocument {
                 .collect(),
             warnings: plan.warnings.clone(),
             overrides,
+            targets: Vec::new(),
         }
     }
 
@@ -291,6 +297,10 @@ pub struct ReportSummary {
     /// PUT steps that completed (a retried request counts once).
     pub puts: usize,
     pub interrupted: bool,
+    /// PUTs still in flight when a second interrupt abandoned them (they may or may not
+    /// have been applied).
+    #[serde(default)]
+    pub abandoned: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,6 +326,7 @@ impl ReportDocument {
                 not_managed: report.unmanaged,
                 puts: report.puts,
                 interrupted: report.interrupted,
+                abandoned: report.abandoned,
             },
             results: report
                 .results

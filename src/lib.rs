@@ -30,10 +30,11 @@ pub mod resolve;
 pub mod schema;
 pub mod settings;
 pub mod state;
+pub mod stdout;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -50,8 +51,17 @@ use crate::settings::Settings;
 use crate::state::LiveState;
 
 /// Runs talkops with these arguments (the first is the program name) and returns the exit
-/// code: 0 success, 1 error, 2 changes present under `plan --detailed-exitcode`.
+/// code: 0 success, 1 error, 2 changes present under `plan --detailed-exitcode`. A failed
+/// write to stdout makes it an error (see [`stdout`]).
 pub fn run<I, T>(args: I) -> anyhow::Result<u8>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    stdout::finish(dispatch(args))
+}
+
+fn dispatch<I, T>(args: I) -> anyhow::Result<u8>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -89,16 +99,17 @@ where
                 force,
                 allow_unrouted,
             };
-            let document = PlanDocument::new(&plan, &settings.api_url, overrides);
+            let mut document = PlanDocument::new(&plan, &settings.api_url, overrides);
+            document.targets = target.clone();
             print_plan(&plan, &document, &output)?;
             if let Some(path) = out {
                 let text = serde_json::to_string_pretty(&document)?;
                 std::fs::write(&path, text + "\n")
                     .with_context(|| format!("cannot write the plan to {}", path.display()))?;
-                eprintln!(
-                    "Saved the plan to {path}. Apply exactly this plan with: talkops apply --plan {path}",
+                stdout::eprint(&format!(
+                    "Saved the plan to {path}. Apply exactly this plan with: talkops apply --plan {path}\n",
                     path = path.display()
-                );
+                ));
             }
             Ok(if detailed_exitcode && plan.has_changes() {
                 2
@@ -133,11 +144,18 @@ where
                 thresholds: thresholds(&guards),
             };
             if let Some(file) = plan {
+                // The config, if given, is validated offline first, as for a fresh plan.
+                let config = if paths.is_empty() {
+                    None
+                } else {
+                    Some(desired::load(&paths)?)
+                };
                 let (settings, client) = connect(&api)?;
                 return runtime()?.block_on(apply_saved(
                     &client,
                     &settings.api_url,
                     &file,
+                    config.as_ref(),
                     &options,
                     &output,
                 ));
@@ -164,18 +182,18 @@ where
                 Some(path) => {
                     std::fs::write(&path, &text)
                         .with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!(
-                        "Exported {} agents to {}",
+                    stdout::eprint(&format!(
+                        "Exported {} agents to {}\n",
                         live.agents.len(),
                         path.display()
-                    );
+                    ));
                 }
-                None => print!("{text}"),
+                None => stdout::print(&text),
             }
             Ok(0)
         }
         Command::Schema => {
-            print!("{}", schema::SCHEMA);
+            stdout::print(schema::SCHEMA);
             Ok(0)
         }
         Command::Demo => demo::run(),
@@ -215,11 +233,11 @@ fn validate(paths: &[PathBuf]) -> anyhow::Result<u8> {
     let config = desired::load(paths)?;
     let agents = config.agents.len();
     let files = config.files;
-    println!(
+    stdout::println(&format!(
         "ok: {agents} agent{} in {files} file{}, no problems found",
         if agents == 1 { "" } else { "s" },
         if files == 1 { "" } else { "s" }
-    );
+    ));
     Ok(0)
 }
 
@@ -248,7 +266,19 @@ pub(crate) async fn make_plan(
     targets: &[String],
 ) -> anyhow::Result<Plan> {
     let live = read_live(client, api_url).await?;
-    let mut resolved = resolve::resolve(config, &live)?;
+    let mut plan = changes_for(config, &live, targets)?;
+    judge_guards(client, api_url, &mut plan, &live, thresholds).await?;
+    Ok(plan)
+}
+
+/// The changes (ordered, no warnings yet) that bring the live environment to the config,
+/// for the `targets` agents only when there are any. Pure.
+fn changes_for(
+    config: &DesiredConfig,
+    live: &LiveState,
+    targets: &[String],
+) -> anyhow::Result<Plan> {
+    let mut resolved = resolve::resolve(config, live)?;
     let declared = resolved.len();
     if !targets.is_empty() {
         let matches = |agent: &resolve::ResolvedAgent, target: &str| {
@@ -269,13 +299,12 @@ pub(crate) async fn make_plan(
         resolved.retain(|a| targets.iter().any(|t| matches(a, t)));
         // The untargeted agents stay as they are; a targeted claim on a number one of them
         // was to release would leave it with two inbound agents.
-        resolve::check_end_state(&resolved, &live)
+        resolve::check_end_state(&resolved, live)
             .context("with --target, the agents not targeted keep their live settings")?;
     }
-    let mut plan = diff::diff(&resolved, &live);
-    plan.untargeted = declared - resolved.len();
+    let mut plan = diff::diff(&resolved, live);
+    plan.untargeted = declared.saturating_sub(resolved.len());
     plan.unmanaged = plan.unmanaged.saturating_sub(plan.untargeted);
-    judge_guards(client, api_url, &mut plan, &live, thresholds).await?;
     Ok(plan)
 }
 
@@ -305,27 +334,26 @@ async fn judge_guards(
 /// Prints the plan in the chosen format on stdout.
 fn print_plan(plan: &Plan, document: &PlanDocument, output: &OutputArgs) -> anyhow::Result<()> {
     match output.format {
-        Format::Text => print!(
-            "{}",
-            render::render_plan(plan, settings::style_for(output.color))
-        ),
-        Format::Markdown => print!("{}", render::render_plan_markdown(plan)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(document)?),
+        Format::Text => stdout::print(&render::render_plan(
+            plan,
+            settings::style_for(output.color),
+        )),
+        Format::Markdown => stdout::print(&render::render_plan_markdown(plan)),
+        Format::Json => stdout::println(&serde_json::to_string_pretty(document)?),
     }
     Ok(())
 }
 
 fn print_report(report: &ApplyReport, output: &OutputArgs) -> anyhow::Result<()> {
     match output.format {
-        Format::Text => print!(
-            "{}",
-            render::render_report(report, settings::style_for(output.color))
-        ),
-        Format::Markdown => print!("{}", render::render_report_markdown(report)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&document::ReportDocument::new(report))?
-        ),
+        Format::Text => stdout::print(&render::render_report(
+            report,
+            settings::style_for(output.color),
+        )),
+        Format::Markdown => stdout::print(&render::render_report_markdown(report)),
+        Format::Json => stdout::println(&serde_json::to_string_pretty(
+            &document::ReportDocument::new(report),
+        )?),
     }
     Ok(())
 }
@@ -388,25 +416,71 @@ async fn apply_plan(
     // The plan goes where the report goes when that is text; with a machine format on
     // stdout, people still see the plan, on stderr.
     if output.format == Format::Text {
-        print!(
-            "{}",
-            render::render_plan(plan, settings::style_for(output.color))
-        );
+        stdout::print(&render::render_plan(
+            plan,
+            settings::style_for(output.color),
+        ));
     } else {
-        eprint!("{}", render::render_plan(plan, Style { color: false }));
+        stdout::eprint(&render::render_plan(plan, Style { color: false }));
     }
     if !plan.has_changes() {
         if output.format == Format::Text {
-            println!("Nothing to apply.");
+            stdout::println("Nothing to apply.");
         }
         print_report(&apply::ApplyReport::nothing(plan), output)?;
         return Ok(0);
     }
     check_overrides(plan, overrides)?;
-    if options.approval == Approval::AskOnTerminal && !confirm(api_url)? {
-        bail!("apply cancelled; nothing was changed");
+    if options.approval == Approval::AskOnTerminal {
+        if !confirm(api_url)? {
+            bail!("apply cancelled; nothing was changed");
+        }
+        // The prompt may have been open for minutes: what was confirmed is the plan as of
+        // its read, so the environment is read again and the plan performed only if it
+        // still holds.
+        let fresh = recheck(client, api_url, plan, overrides, options.thresholds).await?;
+        return execute(client, &fresh, options, output).await;
     }
     execute(client, plan, options, output).await
+}
+
+/// After the confirmation prompt: refuses, writing nothing, if an agent the plan changes
+/// drifted or another agent started answering a number the plan claims while the prompt
+/// was open (as `apply --plan` does for a saved plan), and judges the guards again on the
+/// fresh read. Returns the plan to perform, its warnings those of the fresh read.
+async fn recheck(
+    client: &Client,
+    api_url: &str,
+    plan: &Plan,
+    overrides: Overrides,
+    thresholds: guards::Thresholds,
+) -> anyhow::Result<Plan> {
+    let live = read_live(client, api_url).await?;
+    let mut drifted = drift(plan, &live);
+    drifted.extend(new_conflicts(plan, &live));
+    if !drifted.is_empty() {
+        bail!(
+            "refusing to apply: the environment changed while the confirmation prompt was open:\n  {}\nMake and review a new plan. Nothing was changed",
+            drifted.join("\n  ")
+        );
+    }
+    let mut fresh = plan.clone();
+    for change in &mut fresh.changes {
+        if let Some(now) = live.agents.get(&change.id) {
+            change.status = now.status.clone();
+        }
+    }
+    judge_guards(client, api_url, &mut fresh, &live, thresholds).await?;
+    // A warning that was not on the confirmed plan was never seen: show it before judging.
+    for warning in fresh.warnings.iter().filter(|w| !plan.warnings.contains(w)) {
+        stdout::eprint(&format!(
+            "Warning (new since the plan was shown): {} (apply needs {})\n",
+            warning.message,
+            warning.needs.flag()
+        ));
+    }
+    check_overrides(&fresh, overrides)?;
+    Ok(fresh)
 }
 
 /// Refuses, naming the flags, when a warning has not been accepted.
@@ -434,31 +508,74 @@ async fn execute(
     options: &ApplyOptions,
     output: &OutputArgs,
 ) -> anyhow::Result<u8> {
+    // From here on an interrupt no longer kills the process: the first stops new PUTs (and a
+    // second abandons those in flight), so that the report can say what was done. SIGTERM
+    // (timeout, docker stop, Kubernetes, CI cancellation) and SIGHUP (a closed terminal)
+    // count as interrupts too. The handlers are installed before the first PUT starts.
+    // Before this point a signal kills the process as usual: nothing has been written.
+    let mut interrupts = interrupt_signals()?;
+    // Printed after the handlers are in place, so that the line between plan and report
+    // also tells a watcher that a signal from now on is handled.
     if output.format == Format::Text {
-        println!();
+        stdout::println("");
     }
-    // From here on Ctrl-C no longer kills the process: it stops new PUTs (and a second one
-    // abandons those in flight), so that the report can say what was done.
-    let (sender, mut interrupts) = tokio::sync::mpsc::unbounded_channel();
-    let listener = tokio::spawn(async move {
+    let report = apply::apply(client, plan, options.parallelism, &mut interrupts).await;
+    drop(interrupts);
+    print_report(&report, output)?;
+    // An interrupted apply fails even if everything it had started finished: whoever sent
+    // the signal asked it to stop, and must not read that as a completed run.
+    Ok(if report.succeeded() && !report.interrupted {
+        0
+    } else {
+        1
+    })
+}
+
+/// One message per SIGINT, SIGTERM or SIGHUP received from now on (for as long as the
+/// receiver lives). Each handler is registered before this returns, so no signal is missed
+/// between here and the first PUT; once registered, tokio keeps it for the process's life,
+/// so a signal after apply no longer kills the process while the report is printed.
+fn interrupt_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        for kind in [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ] {
+            let mut stream = signal(kind).context("cannot install a signal handler")?;
+            let sender = sender.clone();
+            // Ends when the receiver is dropped (the send fails) or the runtime shuts down.
+            tokio::spawn(async move {
+                while stream.recv().await.is_some() {
+                    if sender.send(()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
             if sender.send(()).is_err() {
                 break;
             }
         }
     });
-    let report = apply::apply(client, plan, options.parallelism, &mut interrupts).await;
-    listener.abort();
-    print_report(&report, output)?;
-    Ok(if report.succeeded() { 0 } else { 1 })
+    Ok(receiver)
 }
 
-/// `apply --plan FILE`: performs exactly the saved steps, after checking that the file
-/// belongs to this API and version and that no agent it changes has changed since.
+/// `apply --plan FILE [PATH...]`: performs exactly the saved steps, after checking that the
+/// file belongs to this API and version, that no agent it changes has changed since, and,
+/// given a config, that planning that config now makes exactly the saved changes.
 async fn apply_saved(
     client: &Client,
     api_url: &str,
     file: &Path,
+    config: Option<&DesiredConfig>,
     options: &ApplyOptions,
     output: &OutputArgs,
 ) -> anyhow::Result<u8> {
@@ -498,6 +615,25 @@ async fn apply_saved(
             drifted.join("\n  ")
         );
     }
+    if let Some(config) = config {
+        // The saved plan must be what this config asks for today: a plan reviewed on one
+        // version of the config is not applied after another was merged.
+        let now = changes_for(config, &live, &document.targets).with_context(|| {
+            format!("cannot check {shown} against the config given (nothing was changed)")
+        })?;
+        let differences = plan_differences(&plan, &now);
+        if !differences.is_empty() {
+            bail!(
+                "refusing to apply {shown}: it is not the plan of the config given{}:\n  {}\nMake and review a new plan from this config. Nothing was changed",
+                if document.targets.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (for --target {})", document.targets.join(", --target "))
+                },
+                differences.join("\n  ")
+            );
+        }
+    }
     // The guards are judged again on today's environment (publishing status included); the
     // flags given now and those recorded in the plan both count.
     for change in &mut plan.changes {
@@ -511,6 +647,61 @@ async fn apply_saved(
         allow_unrouted: options.overrides.allow_unrouted || document.overrides.allow_unrouted,
     };
     apply_plan(client, api_url, &plan, overrides, options, output).await
+}
+
+/// How the saved plan's changes differ from those the config makes now, one line per agent:
+/// an agent only one of them changes, or one they change differently. Empty when they are
+/// the same changes (same agents, same before and after).
+fn plan_differences(saved: &Plan, now: &Plan) -> Vec<String> {
+    let settings =
+        |plan: &Plan, direction: Option<state::Direction>, ids: &BTreeSet<state::PhoneId>| {
+            let numbers: Vec<&str> = ids.iter().map(|id| plan.label(id)).collect();
+            format!(
+                "{} with {}",
+                direction.map_or("(unknown)", state::Direction::as_str),
+                if numbers.is_empty() {
+                    "no numbers".to_owned()
+                } else {
+                    numbers.join(", ")
+                }
+            )
+        };
+    let mut differences = Vec::new();
+    for change in &saved.changes {
+        let who = format!("agent {:?} (id {})", change.name, change.id);
+        let saved_after = settings(saved, Some(change.after.direction), &change.after.phone_ids);
+        match now.changes.iter().find(|c| c.id == change.id) {
+            None => differences.push(format!(
+                "{who}: the saved plan makes it {saved_after}; the config changes nothing on it"
+            )),
+            Some(other) => {
+                let now_after = settings(now, Some(other.after.direction), &other.after.phone_ids);
+                if other.after != change.after {
+                    differences.push(format!(
+                        "{who}: the saved plan makes it {saved_after}; the config makes it {now_after}"
+                    ));
+                }
+                if other.before != change.before {
+                    differences.push(format!(
+                        "{who}: the saved plan starts from {}; it is {} now",
+                        settings(saved, change.before.direction, &change.before.phone_ids),
+                        settings(now, other.before.direction, &other.before.phone_ids)
+                    ));
+                }
+            }
+        }
+    }
+    for change in &now.changes {
+        if !saved.changes.iter().any(|c| c.id == change.id) {
+            differences.push(format!(
+                "agent {:?} (id {}): the config makes it {}; the saved plan does not change it",
+                change.name,
+                change.id,
+                settings(now, Some(change.after.direction), &change.after.phone_ids)
+            ));
+        }
+    }
+    differences
 }
 
 /// Each changed agent whose live settings differ from those the plan was made from.
@@ -561,7 +752,9 @@ fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
 }
 
 /// Numbers the plan makes an agent answer inbound that an agent outside the plan has started
-/// answering inbound since: applying would leave them with two inbound agents.
+/// answering inbound since: applying would leave them with two inbound agents. An agent
+/// whose direction is unknown (none given, or one talkops does not know) may answer its
+/// numbers, so it counts as inbound here.
 fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
     let changing: BTreeSet<&state::AgentId> = plan.changes.iter().map(|c| &c.id).collect();
     let mut conflicts = Vec::new();
@@ -577,19 +770,30 @@ fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
             .filter(|p| !(held && change.before.phone_ids.contains(*p)));
         for phone in claims {
             for other in live.agents.values() {
-                if !changing.contains(&other.id)
-                    && other.direction == Some(state::Direction::Inbound)
-                    && other.phone_ids.contains(phone)
+                if changing.contains(&other.id)
+                    || other.direction == Some(state::Direction::Outbound)
+                    || !other.phone_ids.contains(phone)
                 {
-                    conflicts.push(format!(
-                        "agent {:?} (id {}): would answer {}, which inbound agent {:?} (id {}) now answers",
-                        change.name,
-                        change.id,
-                        plan.label(phone),
-                        other.name,
-                        other.id
-                    ));
+                    continue;
                 }
+                let holder = match other.direction {
+                    Some(state::Direction::Inbound) => {
+                        format!(
+                            "inbound agent {:?} (id {}) now answers",
+                            other.name, other.id
+                        )
+                    }
+                    _ => format!(
+                        "agent {:?} (id {}), whose direction is unknown, may answer",
+                        other.name, other.id
+                    ),
+                };
+                conflicts.push(format!(
+                    "agent {:?} (id {}): would answer {}, which {holder}",
+                    change.name,
+                    change.id,
+                    plan.label(phone),
+                ));
             }
         }
     }
@@ -603,8 +807,9 @@ fn confirm(api_url: &str) -> anyhow::Result<bool> {
         bail!("refusing to apply without confirmation: stdin is not a terminal, so talkops cannot ask; review the plan and pass --auto-approve to apply non-interactively. Nothing was changed");
     }
     // The question goes to stderr, so that it is seen even when stdout is redirected.
-    eprint!("\nApply these changes to {api_url}? Only 'yes' will be accepted: ");
-    std::io::stderr().flush()?;
+    stdout::eprint(&format!(
+        "\nApply these changes to {api_url}? Only 'yes' will be accepted: "
+    ));
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")

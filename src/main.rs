@@ -1,13 +1,15 @@
 //! The talkops binary: parse, run, map the result to an exit code. Everything else is in the
 //! library, where tests can reach it.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     match talkops::run(std::env::args_os()) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Not eprintln!, which panics when stderr is gone (exit 101 instead of 1).
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::from(1)
         }
     }

@@ -4,9 +4,11 @@
 //!
 //! Every run also asserts that the token never appears in stdout or stderr.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use talkover_sim::{
     AgentState, JournalEntry, Seed, SeedAgent, SeedPhoneNumber, SimConfig, SimHandle,
@@ -129,6 +131,87 @@ impl Running {
     }
 }
 
+/// A run of talkops whose output the test reads while it runs, and whose stdin stays open
+/// (for a prompt): see [`Scenario::spawn_watched`] and [`Scenario::spawn_terminal`].
+pub struct Watched {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    before: usize,
+}
+
+/// Copies a stream into a shared buffer until it ends.
+fn drain(
+    mut stream: impl Read + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            into.lock()
+                .expect("output buffer")
+                .extend_from_slice(&chunk[..n]);
+        }
+    })
+}
+
+impl Watched {
+    /// What talkops has written to stdout so far (on a terminal: stdout and stderr).
+    pub fn stdout_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().expect("output buffer")).into_owned()
+    }
+
+    /// Waits until stdout holds `text`, polling; fails after 60 seconds or if talkops exits
+    /// first.
+    #[track_caller]
+    pub fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.stdout_so_far().contains(text) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Its last output may still be in the pipe.
+                std::thread::sleep(Duration::from_millis(50));
+                assert!(
+                    self.stdout_so_far().contains(text),
+                    "talkops ended ({status}) before writing {text:?}:\n{}",
+                    self.stdout_so_far()
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "talkops did not write {text:?}:\n{}",
+                self.stdout_so_far()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal (`"TERM"`, `"HUP"`, `"INT"`) to talkops.
+    #[track_caller]
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Types `text` on talkops' stdin (through the terminal for [`Scenario::spawn_terminal`]).
+    #[track_caller]
+    pub fn type_text(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin
+            .write_all(text.as_bytes())
+            .expect("talkops reads its stdin");
+        stdin.flush().expect("talkops reads its stdin");
+    }
+}
+
 /// What a run produced.
 pub struct Output {
     pub stdout: String,
@@ -217,12 +300,14 @@ impl Test {
     }
 
     /// Sets an environment variable for the run (e.g. `HTTP_PROXY`).
+    #[allow(dead_code)] // for the hostile-input tests, written in parallel
     pub fn env(mut self, key: &str, value: &str) -> Test {
         self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
     /// Feeds these bytes to talkops' stdin (a pipe) instead of leaving it empty.
+    #[allow(dead_code)] // for the hostile-input tests, written in parallel
     pub fn stdin(mut self, input: &str) -> Test {
         self.stdin = Some(input.as_bytes().to_vec());
         self
@@ -316,6 +401,92 @@ impl Scenario {
         }
     }
 
+    /// Starts talkops with stdout and stderr read as it runs (see [`Watched::wait_for`]).
+    pub fn spawn_watched(&self, args: &[&str]) -> Watched {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_talkops"));
+        command.args(args).stdin(Stdio::null());
+        self.watch(command)
+    }
+
+    /// Starts talkops on a pseudo-terminal (util-linux `script`) whose input stays open, so
+    /// that the test can wait for a prompt, act, then answer it ([`Watched::type_text`]).
+    /// stdout and stderr arrive together in stdout, with `\r\n` line ends.
+    pub fn spawn_terminal(&self, args: &[&str]) -> Watched {
+        let mut command = Command::new("script");
+        command
+            .args(["-qec", &shell_line(args), "/dev/null"])
+            .stdin(Stdio::piped());
+        self.watch(command)
+    }
+
+    fn watch(&self, mut command: Command) -> Watched {
+        let before = self.sim.journal().len();
+        self.environment(&mut command);
+        let mut child = command.spawn().expect("talkops runs");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            drain(child.stdout.take().expect("piped stdout"), stdout.clone()),
+            drain(child.stderr.take().expect("piped stderr"), stderr.clone()),
+        ];
+        Watched {
+            stdin: child.stdin.take(),
+            child,
+            stdout,
+            stderr,
+            readers,
+            before,
+        }
+    }
+
+    /// Waits for a run started with [`Scenario::spawn_watched`] or
+    /// [`Scenario::spawn_terminal`].
+    #[track_caller]
+    pub fn finish_watched(&self, mut watched: Watched) -> Output {
+        drop(watched.stdin.take());
+        let status = watched.child.wait().expect("talkops finishes");
+        for reader in watched.readers.drain(..) {
+            reader.join().expect("output reader");
+        }
+        let take = |buffer: &Arc<Mutex<Vec<u8>>>| {
+            std::mem::take(&mut *buffer.lock().expect("output buffer"))
+        };
+        let output = std::process::Output {
+            status,
+            stdout: take(&watched.stdout),
+            stderr: take(&watched.stderr),
+        };
+        self.output(output, watched.before)
+    }
+
+    /// Runs talkops with stdout a pipe whose read end is closed before talkops starts, so
+    /// that every write to stdout fails (EPIPE), as under `| head -0`. (A shell waits for a
+    /// go-ahead line on stdin while the test closes the read end, then execs talkops: the
+    /// order is certain without `std::io::pipe`, which is newer than the MSRV.)
+    #[track_caller]
+    pub fn run_with_closed_stdout(&self, args: &[&str]) -> Output {
+        let before = self.sim.journal().len();
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                r#"read -r _ && exec "$0" "$@""#,
+                env!("CARGO_BIN_EXE_talkops"),
+            ])
+            .args(args);
+        self.environment(&mut command);
+        command.stdin(Stdio::piped());
+        let mut child = command.spawn().expect("talkops runs");
+        drop(child.stdout.take());
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(b"go\n")
+            .expect("the shell reads its go-ahead");
+        drop(stdin);
+        let output = child.wait_with_output().expect("talkops finishes");
+        self.output(output, before)
+    }
+
     /// Waits for a run started with [`Scenario::spawn`].
     #[track_caller]
     pub fn finish(&self, running: Running) -> Output {
@@ -379,11 +550,8 @@ impl Scenario {
                 command
             }
             Some(_) => {
-                let line = std::iter::once(binary)
-                    .chain(args.iter().map(String::as_str))
-                    .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let line = shell_line(&args);
                 let mut command = Command::new("script");
                 command
                     .args(["-qec", &line, "/dev/null"])
@@ -403,6 +571,15 @@ impl Scenario {
         let output = child.wait_with_output().expect("talkops finishes");
         self.output(output, before)
     }
+}
+
+/// The talkops command line with `args`, quoted for `script -c`.
+fn shell_line(args: &[&str]) -> String {
+    std::iter::once(env!("CARGO_BIN_EXE_talkops"))
+        .chain(args.iter().copied())
+        .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn write(path: &Path, text: &str) {

@@ -232,16 +232,20 @@ pub fn render_report(report: &ApplyReport, style: Style) -> String {
         let _ = writeln!(out, "{line}");
     }
     if report.interrupted {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            style.yellow("Interrupted: no new PUT was started after the interrupt (those already under way, retries included, were finished); the list above says what was and was not done.")
-        );
+        // Only claim that the PUTs under way were finished when none was abandoned.
+        let text = match report.abandoned {
+            0 => "Interrupted: no new PUT was started after the interrupt (those already under way, retries included, were finished); the list above says what was and was not done.".to_owned(),
+            n => format!(
+                "Interrupted twice: no new PUT was started after the first interrupt, and the second abandoned the {} still under way, which may or may not have been applied; the list above says what was and was not done.",
+                if n == 1 { "PUT".to_owned() } else { format!("{n} PUTs") }
+            ),
+        };
+        let _ = writeln!(out, "\n{}", style.yellow(&text));
     }
-    let verdict = if report.succeeded() {
-        "Apply complete"
-    } else if report.interrupted {
+    let verdict = if report.interrupted {
         "Apply interrupted"
+    } else if report.succeeded() {
+        "Apply complete"
     } else {
         "Apply finished with failures"
     };
