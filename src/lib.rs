@@ -713,6 +713,13 @@ fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
             drifted.push(format!("{who}: no longer exists"));
             continue;
         };
+        if live.unknown_numbers.contains(&change.id) {
+            // Unknown is not "unchanged": the drift cannot be judged.
+            drifted.push(format!(
+                "{who}: the API no longer gives its phone numbers, so whether they changed is unknown"
+            ));
+            continue;
+        }
         let mut what = Vec::new();
         if now.direction != change.before.direction {
             what.push(format!(
@@ -758,6 +765,27 @@ fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
 fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
     let changing: BTreeSet<&state::AgentId> = plan.changes.iter().map(|c| &c.id).collect();
     let mut conflicts = Vec::new();
+    let has_claims = plan.changes.iter().any(|c| {
+        c.after.direction == state::Direction::Inbound
+            && (c.before.direction != Some(state::Direction::Inbound)
+                || !c.after.phone_ids.is_subset(&c.before.phone_ids))
+    });
+    if has_claims {
+        // An agent outside the plan that may answer calls, with numbers the API no longer
+        // gives: whether a claim gives one of them a second inbound agent cannot be judged.
+        for id in &live.unknown_numbers {
+            if let Some(other) = live.agents.get(id) {
+                if !changing.contains(id) && other.may_answer() {
+                    conflicts.push(format!(
+                        "agent {:?} (id {}), direction {}, may answer numbers the plan claims: the API no longer gives its phone numbers",
+                        other.name,
+                        other.id,
+                        other.direction_shown()
+                    ));
+                }
+            }
+        }
+    }
     for change in &plan.changes {
         if change.after.direction != state::Direction::Inbound {
             continue;

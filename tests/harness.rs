@@ -300,14 +300,12 @@ impl Test {
     }
 
     /// Sets an environment variable for the run (e.g. `HTTP_PROXY`).
-    #[allow(dead_code)] // for the hostile-input tests, written in parallel
     pub fn env(mut self, key: &str, value: &str) -> Test {
         self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
     /// Feeds these bytes to talkops' stdin (a pipe) instead of leaving it empty.
-    #[allow(dead_code)] // for the hostile-input tests, written in parallel
     pub fn stdin(mut self, input: &str) -> Test {
         self.stdin = Some(input.as_bytes().to_vec());
         self

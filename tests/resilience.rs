@@ -169,5 +169,5 @@ fn a_retry_after_longer_than_the_wait_budget_fails_fast_instead_of_stalling() {
         .args(&["plan", "--max-retry-wait", "1", "agents.yaml"])
         .run();
     out.code(1)
-        .stderr_has(&["429 Too Many Requests (gave up after 1 attempt)"]);
+        .stderr_has(&["429 Too Many Requests (gave up after 1 attempt: the next try would wait 3600s, past --max-retry-wait (1s))"]);
 }

@@ -591,7 +591,10 @@ impl Client {
 
     fn log(&self, message: impl FnOnce() -> String) {
         if self.options.verbose {
-            eprintln!("talkops: {}", scrub(&message(), self.token.expose()));
+            crate::stdout::eprint(&format!(
+                "talkops: {}\n",
+                scrub(&message(), self.token.expose())
+            ));
         }
     }
 }
