@@ -144,7 +144,7 @@ fn an_untrusted_certificate_is_final_and_says_how_to_add_a_ca() {
         .run();
     out.code(1).stderr_has(&[
         "the server's TLS certificate was not trusted",
-        "not signed by a certificate authority that this machine trusts",
+        "not signed by a certificate authority that talkops trusts",
         "SSL_CERT_FILE",
         "update-ca-certificates",
     ]);

@@ -103,7 +103,7 @@ fn describe(err: &rustls::Error) -> Option<String> {
     };
     let (why, what_to_do): (&str, String) = match problem {
         C::UnknownIssuer => (
-            "it is not signed by a certificate authority that this machine trusts",
+            "it is not signed by a certificate authority that talkops trusts",
             add_a_ca(),
         ),
         C::NotValidForName | C::NotValidForNameContext { .. } => (
@@ -139,7 +139,7 @@ fn add_a_ca() -> String {
     let how = "if the server uses a private CA, set SSL_CERT_FILE to a PEM file holding it and the public roots (SSL_CERT_FILE replaces the system store, it does not add to it), or add the CA to the system store (update-ca-certificates)";
     match roots_from_environment() {
         Some(roots) => {
-            format!("{how}; now {roots} is set, and only the certificates there are trusted")
+            format!("{how}; talkops now trusts only the certificates in {roots}")
         }
         None => how.to_owned(),
     }
