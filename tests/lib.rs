@@ -18,4 +18,5 @@ mod plan;
 mod resilience;
 mod review;
 mod security;
+mod tls;
 mod validation;

@@ -73,7 +73,7 @@ impl Client {
             // machine; a proxy from HTTP_PROXY/ALL_PROXY would carry it off in clear.
             builder = builder.no_proxy();
         }
-        let http = builder.build()?;
+        let http = builder.build().map_err(super::tls::build_error)?;
         Ok(Client {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
@@ -524,10 +524,16 @@ impl Client {
         let mut response = match request.send().await {
             Ok(response) => response,
             Err(err) => {
+                if let Some(reason) = super::tls::certificate_problem(&err) {
+                    return Attempt::Final(ApiError::Transport {
+                        call: call.to_owned(),
+                        reason,
+                    });
+                }
                 return Attempt::Failed {
                     error: ApiError::transport(call.to_owned(), &err),
                     retry_after: None,
-                }
+                };
             }
         };
         let status = response.status();
@@ -684,7 +690,7 @@ enum Attempt {
         error: ApiError,
         retry_after: Option<Duration>,
     },
-    /// Not retryable (any other 4xx).
+    /// Not retryable (any other 4xx, a server certificate that is not trusted).
     Final(ApiError),
 }
 

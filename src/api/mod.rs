@@ -8,6 +8,7 @@
 mod client;
 mod error;
 mod retry;
+mod tls;
 mod wire;
 
 use std::fmt;
