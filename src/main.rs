@@ -9,7 +9,10 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             // Not eprintln!, which panics when stderr is gone (exit 101 instead of 1).
-            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            // Errors carry server messages and file names: control characters are shown,
+            // not sent to the terminal.
+            let text = talkops::render::visible(&format!("{err:#}"));
+            let _ = writeln!(std::io::stderr(), "error: {text}");
             ExitCode::from(1)
         }
     }

@@ -710,3 +710,42 @@ fn an_enormous_answer_is_refused() {
     out.code(1)
         .stderr_has(&["larger than talkops reads (64 MiB)"]);
 }
+
+// Case 16, the text side: control characters from the server reach no terminal raw.
+
+#[test]
+fn control_characters_in_server_messages_are_shown_escaped() {
+    let out = Test::new()
+        .sim(|c| {
+            c.canned = vec![Canned::new(
+                "PUT",
+                "/api/v1/agents/a-4/calling",
+                422,
+                "{\"success\": false, \"message\": \"locked\\u001b[2K\\u202eby evil\"}",
+            )]
+        })
+        .file("agents.yaml", NIGHT_GAINS_300)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    out.code(1);
+    assert!(
+        out.stdout.contains("locked\\u{1b}[2K\\u{202e}by evil"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains('\u{1b}') && !out.stdout.contains('\u{202e}'));
+    let out = Test::new()
+        .sim(|c| {
+            c.canned = vec![Canned::new(
+                "GET",
+                "/api/v1/agents",
+                200,
+                "{\"success\": false, \"message\": \"down\\u001b]0;pwned\\u0007\"}",
+            )]
+        })
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "agents.yaml"])
+        .run();
+    out.code(1).stderr_has(&["down\\u{1b}]0;pwned\\u{7}"]);
+    assert!(!out.stderr.contains('\u{1b}'));
+}

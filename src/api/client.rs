@@ -599,7 +599,7 @@ impl Client {
         if self.options.verbose {
             crate::stdout::eprint(&format!(
                 "talkops: {}\n",
-                scrub(&message(), self.token.expose())
+                crate::render::visible(&scrub(&message(), self.token.expose()))
             ));
         }
     }

@@ -270,7 +270,7 @@ fn fence(text: &str) -> String {
 /// characters, line and paragraph separators, unassigned code points, and combining marks
 /// (which `{:?}` escapes too, and which can be stacked to smear a line). In a PR comment they
 /// could reorder or hide what a plan says.
-fn is_invisible(c: char) -> bool {
+pub(super) fn is_invisible(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_control();
     }

@@ -64,7 +64,7 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
             out,
             "{} {} (apply needs {})",
             style.yellow("Warning:"),
-            warning.message,
+            super::visible(&warning.message),
             warning.needs.flag()
         );
     }
@@ -92,17 +92,18 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
 fn render_change(out: &mut String, plan: &Plan, change: &Change, style: Style) {
     let _ = writeln!(
         out,
-        "{} agent {:?} (id {})  {}",
+        "{} {}",
         style.yellow("~"),
-        change.name,
-        change.id,
-        change.source
+        super::visible(&format!(
+            "agent {:?} (id {})  {}",
+            change.name, change.id, change.source
+        ))
     );
     let before = settings_text(change.before.direction, &change.before.phone_ids, plan);
     let after = settings_text(Some(change.after.direction), &change.after.phone_ids, plan);
     let diff = TextDiff::from_lines(&before, &after);
     for line in diff.iter_all_changes() {
-        let text = line.value().trim_end_matches('\n');
+        let text = super::visible(line.value().trim_end_matches('\n'));
         let rendered = match line.tag() {
             ChangeTag::Delete => style.red(&format!("    - {text}")),
             ChangeTag::Insert => style.green(&format!("    + {text}")),
@@ -178,7 +179,7 @@ pub(crate) fn render_order_lines(plan: &Plan) -> Vec<String> {
         if !after.is_empty() {
             let _ = write!(line, " (after {})", after.join(", "));
         }
-        lines.push(format!("{}. {line}", position + 1));
+        lines.push(format!("{}. {}", position + 1, super::visible(&line)));
     }
     let others = plan.steps.len() - shown.len();
     if others > 0 {
@@ -217,17 +218,23 @@ fn settings_text(
 pub fn render_report(report: &ApplyReport, style: Style) -> String {
     let mut out = String::new();
     for result in &report.results {
-        let who = format!("agent {:?} (id {})", result.name, result.id);
+        let who = super::visible(&format!("agent {:?} (id {})", result.name, result.id));
         let line = match &result.outcome {
             Outcome::Changed { notes } => {
                 let mut line = format!("{} {who}", style.green("changed"));
                 for note in notes {
-                    let _ = write!(line, "\n    note: {note}");
+                    let _ = write!(line, "\n    note: {}", super::visible(note));
                 }
                 line
             }
-            Outcome::Failed { reason } => format!("{} {who}: {reason}", style.red("failed ")),
-            Outcome::Skipped { reason } => format!("{} {who}: {reason}", style.yellow("skipped")),
+            Outcome::Failed { reason } => {
+                format!("{} {who}: {}", style.red("failed "), super::visible(reason))
+            }
+            Outcome::Skipped { reason } => format!(
+                "{} {who}: {}",
+                style.yellow("skipped"),
+                super::visible(reason)
+            ),
         };
         let _ = writeln!(out, "{line}");
     }
