@@ -74,6 +74,14 @@ pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
             );
         }
         let _ = writeln!(out, "    direction: {}", direction_word(direction));
+        if live.unknown_numbers.contains(&agent.id) {
+            // Unknown is not none: `phone_numbers: []` would remove them on the next apply.
+            let _ = writeln!(
+                out,
+                "    # phone_numbers left out (not managed): the API did not give this agent's numbers"
+            );
+            continue;
+        }
         let shared: Vec<String> = agent
             .phone_ids
             .iter()
@@ -205,6 +213,29 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# left out: agent \"Odd\" (id a4)"), "{text}");
+    }
+
+    #[test]
+    fn an_agent_whose_numbers_are_unknown_is_exported_without_them() {
+        let mut live = LiveState::default();
+        live.agents.insert(
+            AgentId::new("a1"),
+            LiveAgent {
+                id: AgentId::new("a1"),
+                name: "Dialer".into(),
+                direction: Some(Direction::Outbound),
+                direction_text: None,
+                status: None,
+                phone_ids: Default::default(),
+            },
+        );
+        live.unknown_numbers.insert(AgentId::new("a1"));
+        let text = export(&live, "https://x", "2026-01-01T00:00:00Z");
+        assert!(
+            text.contains("  - name: \"Dialer\"\n    direction: outbound\n    # phone_numbers left out (not managed): the API did not give"),
+            "{text}"
+        );
+        assert!(!text.contains("phone_numbers: []"), "{text}");
     }
 
     #[test]

@@ -475,7 +475,7 @@ async fn recheck(
     for warning in fresh.warnings.iter().filter(|w| !plan.warnings.contains(w)) {
         stdout::eprint(&format!(
             "Warning (new since the plan was shown): {} (apply needs {})\n",
-            warning.message,
+            render::visible(&warning.message),
             warning.needs.flag()
         ));
     }

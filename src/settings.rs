@@ -88,10 +88,12 @@ pub fn check_api_url(text: &str) -> anyhow::Result<String> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
+        // Only the host is shown: a path may hold a secret too.
         "http" => bail!(
-            "refusing to send the token over plain http to {text:?}: use https (plain http is allowed only for localhost)"
+            "refusing to send the token over plain http to host {:?}: use https (plain http is allowed only for localhost)",
+            url.host_str().unwrap_or("")
         ),
-        other => bail!("{WHAT} {text:?} has scheme {other:?}: use https"),
+        other => bail!("{WHAT} has scheme {other:?}: use https"),
     }
     Ok(text.trim_end_matches('/').to_owned())
 }

@@ -749,3 +749,85 @@ fn control_characters_in_server_messages_are_shown_escaped() {
     out.code(1).stderr_has(&["down\\u{1b}]0;pwned\\u{7}"]);
     assert!(!out.stderr.contains('\u{1b}'));
 }
+
+#[test]
+fn a_callback_list_shorter_than_its_total_refuses_the_apply() {
+    let body = r#"{"success": true, "data": [], "meta": {"current_page": 1, "per_page": 20, "last_page": 1, "total": 50}}"#;
+    let out = Test::new()
+        .sim(move |c| c.canned = vec![Canned::new("GET", "/api/v1/callback-agents", 200, body)])
+        .file(
+            "agents.yaml",
+            "agents:\n  - name: Callback\n    direction: outbound\n",
+        )
+        .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
+        .run();
+    out.code(1).wrote_nothing().stderr_has(&[
+        "cannot read the callback agents",
+        "the server counts 50 items but paging returned 0",
+    ]);
+}
+
+#[test]
+fn export_leaves_out_numbers_the_api_did_not_give() {
+    let agents = agents_with("a-2", |a| {
+        a.remove("phone_numbers");
+    });
+    let alone = json!({"success": true, "data": {"id": "a-2", "name": "Sales", "direction": "outbound", "phone_numbers": null}}).to_string();
+    let out = Test::new()
+        .sim(move |c| {
+            c.canned = vec![
+                list(&agents),
+                Canned::new("GET", "/api/v1/agents/a-2", 200, alone),
+            ]
+        })
+        .args(&["export"])
+        .run();
+    out.code(0);
+    assert!(
+        out.stdout.contains("  - name: \"Sales\"\n    direction: outbound\n    # phone_numbers left out (not managed): the API did not give this agent's numbers\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_put_answered_with_an_unreadable_body_is_read_back() {
+    for body in ["", "OK", r#"{"success": true, "data": "done"}"#] {
+        let out = Test::new()
+            .sim(move |c| {
+                c.canned =
+                    vec![Canned::new("PUT", "/api/v1/agents/a-4/calling", 200, body).route_first()]
+            })
+            .file("agents.yaml", NIGHT_GAINS_300)
+            .args(&["apply", "--auto-approve", "agents.yaml"])
+            .run();
+        out.code(0);
+        assert!(
+            out.stdout.contains("1 changed, 0 failed"),
+            "{body:?}: {}",
+            out.stdout
+        );
+        assert!(
+            out.journal
+                .iter()
+                .any(|e| e.method == "GET" && e.path == "/api/v1/agents/a-4"),
+            "read back"
+        );
+    }
+}
+
+#[test]
+fn a_server_echoing_the_token_in_a_value_gets_it_scrubbed() {
+    // The duplicate id is the token itself: the message names the id, never the token.
+    let mut twin = listed_agents()[0].clone();
+    twin["id"] = json!(crate::harness::TOKEN);
+    let agents = vec![twin.clone(), twin];
+    let out = Test::new()
+        .sim(move |c| c.canned = vec![list(&agents)])
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "agents.yaml"])
+        .run();
+    // The harness fails the test if the token is printed.
+    out.code(1)
+        .stderr_has(&["id \"[redacted]\" appears twice on page 1"]);
+}

@@ -87,6 +87,12 @@ impl Client {
     /// bounded), the phone numbers, and one agent at a time only for an agent whose numbers
     /// the list left out. Anything the answers leave unknown is recorded as unknown.
     pub async fn fetch_live(&self) -> Result<LiveState, ApiError> {
+        self.read_live()
+            .await
+            .map_err(|err| err.scrubbed(self.token.expose()))
+    }
+
+    async fn read_live(&self) -> Result<LiveState, ApiError> {
         let (agents, phones) = tokio::try_join!(self.agents(), self.phone_numbers())?;
 
         // An agent listed without `phone_numbers` (missing or null) holds numbers talkops
@@ -157,31 +163,14 @@ impl Client {
     /// Every agent, page by page (see [`Client::read_list`]), checked against `meta.total`.
     async fn agents(&self) -> Result<Vec<wire::Agent>, ApiError> {
         let progress = &self.options.progress;
-        let (agents, total) = self
-            .read_list::<wire::Agent>(
-                "/api/v1/agents",
-                Some(PER_PAGE),
-                |a| &a.id,
-                PAGE_CONCURRENCY,
-                Some(progress),
-            )
-            .await?;
-        // Fewer agents than the server counted means some were missed (the list changed
-        // while it was paged, or the paging metadata is wrong); more means the count is
-        // wrong or the list grew. A missed agent could hide a shared name or an inbound
-        // owner, so the plan would not be safe.
-        if let Some(total) = total {
-            let read = agents.len() as u64;
-            if read != total {
-                return Err(ApiError::Decode {
-                    call: "GET /api/v1/agents".into(),
-                    reason: format!(
-                        "the server counts {total} agents but paging returned {read}; the list may have changed while it was read: run again"
-                    ),
-                });
-            }
-        }
-        Ok(agents)
+        self.read_list::<wire::Agent>(
+            "/api/v1/agents",
+            Some(PER_PAGE),
+            |a| &a.id,
+            PAGE_CONCURRENCY,
+            Some(progress),
+        )
+        .await
     }
 
     /// `GET /agents/{id}`: one agent, for one whose numbers the list left out.
@@ -201,19 +190,18 @@ impl Client {
     /// `GET /phone-numbers`: not documented as paginated, but a `meta` is followed if one
     /// appears.
     async fn phone_numbers(&self) -> Result<Vec<wire::PhoneNumber>, ApiError> {
-        let (numbers, _) = self
-            .read_list::<wire::PhoneNumber>("/api/v1/phone-numbers", None, |p| &p.id, 1, None)
-            .await?;
-        Ok(numbers)
+        self.read_list::<wire::PhoneNumber>("/api/v1/phone-numbers", None, |p| &p.id, 1, None)
+            .await
     }
 
     /// The agents holding the callback role (`GET /callback-agents`), following a `meta` if
     /// one appears. Asked only when a plan turns an inbound agent outbound; an answer that
     /// cannot be read is an error, never "nobody holds the role".
     pub async fn callback_agents(&self) -> Result<BTreeSet<AgentId>, ApiError> {
-        let (agents, _) = self
+        let agents = self
             .read_list::<wire::Agent>("/api/v1/callback-agents", None, |a| &a.id, 1, None)
-            .await?;
+            .await
+            .map_err(|err| err.scrubbed(self.token.expose()))?;
         Ok(agents.into_iter().map(|a| AgentId::new(a.id)).collect())
     }
 
@@ -221,7 +209,10 @@ impl Client {
     /// `concurrency` at once, in order. As each page arrives it is checked: an item seen on
     /// an earlier page means the list changed or repeats (a server that ignores `page`
     /// would otherwise cost `last_page` requests for nothing), and an empty page before the
-    /// last means items were lost. Returns the items and `meta.total` of page 1.
+    /// last means items were lost; and when page 1's `meta.total` is given, the items read
+    /// must be exactly that many (fewer: some were missed, and a missed agent could hide a
+    /// shared name, an inbound owner or a callback role; more: the count is wrong or the list
+    /// grew).
     async fn read_list<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -229,7 +220,7 @@ impl Client {
         id_of: fn(&T) -> &str,
         concurrency: usize,
         progress: Option<&Progress>,
-    ) -> Result<(Vec<T>, Option<u64>), ApiError> {
+    ) -> Result<Vec<T>, ApiError> {
         let page_call = |page: u64| -> (String, String) {
             let query = match (per_page, page) {
                 (Some(per_page), page) => format!("?page={page}&per_page={per_page}"),
@@ -312,7 +303,18 @@ impl Client {
             progress.finish();
         }
         outcome?;
-        Ok((items, total))
+        if let Some(total) = total {
+            let read = items.len() as u64;
+            if read != total {
+                return Err(ApiError::Decode {
+                    call: format!("GET {path}"),
+                    reason: format!(
+                        "the server counts {total} items but paging returned {read}; the list may have changed while it was read: run again"
+                    ),
+                });
+            }
+        }
+        Ok(items)
     }
 
     /// `PUT /agents/{id}/calling` with the direction and the complete list of numbers.
@@ -321,6 +323,17 @@ impl Client {
     /// `GET /agents/{id}`; if that read does not show them either, whether the change applied
     /// is unknown, and that is an error, never a success.
     pub async fn put_calling(
+        &self,
+        agent: &AgentId,
+        direction: Direction,
+        phone_ids: &BTreeSet<PhoneId>,
+    ) -> Result<PutOutcome, ApiError> {
+        self.put(agent, direction, phone_ids)
+            .await
+            .map_err(|err| err.scrubbed(self.token.expose()))
+    }
+
+    async fn put(
         &self,
         agent: &AgentId,
         direction: Direction,
@@ -336,14 +349,16 @@ impl Client {
             direction: direction.as_str(),
             phone_number_ids: phone_ids.iter().map(PhoneId::as_str).collect(),
         };
-        let (status, envelope) = self
-            .send_envelope::<wire::CallingResponse>(&call, self.http.put(url).json(&body))
-            .await?;
-        let data = match envelope.into_parts() {
-            Ok((data, _)) => Some(data),
-            // `success: true` without `data`: accepted, but showing nothing.
-            Err(EnvelopeProblem::NoData) => None,
-            Err(problem) => return Err(self.problem(call, status, problem)),
+        let (status, text) = self.send_raw(&call, self.http.put(url).json(&body)).await?;
+        // A 2xx whose body cannot be read (empty, not JSON, wrong-typed `data`) was accepted
+        // but shows nothing, like `success: true` without `data`: both are read back.
+        let data = match serde_json::from_str::<Envelope<wire::CallingResponse>>(&text) {
+            Ok(envelope) => match envelope.into_parts() {
+                Ok((data, _)) => Some(data),
+                Err(EnvelopeProblem::NoData) => None,
+                Err(problem) => return Err(self.problem(call, status, problem)),
+            },
+            Err(_) => None,
         };
         if let Some(wire::CallingResponse {
             direction: Some(direction),

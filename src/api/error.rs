@@ -79,6 +79,65 @@ impl ApiError {
         }
     }
 
+    /// The same error with the token removed from every text it carries: messages and
+    /// reasons can hold values a server sent (ids, directions, its own messages), and a
+    /// server that echoes the token must not get it printed.
+    pub(crate) fn scrubbed(self, token: &str) -> ApiError {
+        let clean = |text: String| scrub(&text, token);
+        match self {
+            ApiError::Unauthenticated { call, message } => ApiError::Unauthenticated {
+                call: clean(call),
+                message: clean(message),
+            },
+            ApiError::NotFound {
+                call,
+                status,
+                message,
+            } => ApiError::NotFound {
+                call: clean(call),
+                status,
+                message: clean(message),
+            },
+            ApiError::Status {
+                call,
+                status,
+                message,
+                code,
+            } => ApiError::Status {
+                call: clean(call),
+                status,
+                message: clean(message),
+                code: code.map(clean),
+            },
+            ApiError::Transport { call, reason } => ApiError::Transport {
+                call: clean(call),
+                reason: clean(reason),
+            },
+            ApiError::Decode { call, reason } => ApiError::Decode {
+                call: clean(call),
+                reason: clean(reason),
+            },
+            ApiError::Refused {
+                call,
+                status,
+                message,
+            } => ApiError::Refused {
+                call: clean(call),
+                status,
+                message: clean(message),
+            },
+            ApiError::Redirect {
+                call,
+                status,
+                location,
+            } => ApiError::Redirect {
+                call: clean(call),
+                status,
+                location: clean(location),
+            },
+        }
+    }
+
     /// A transport failure, described by its whole cause chain on one line. reqwest repeats
     /// messages down the chain ("error sending request: error sending request: ..."), and
     /// the URL is left out: `call` names the request and the caller names the host.

@@ -26,7 +26,12 @@ pub struct TooDeep {
 pub fn check_flow_depth(text: &str) -> Result<(), TooDeep> {
     let mut scan = Scan::default();
     for (index, line) in text.split('\n').enumerate() {
-        scan.line(line, index.saturating_add(1))?;
+        // The YAML parser also breaks lines at a lone CR, NEL, LS and PS: a scan that did
+        // not would read what follows one as part of a comment and miss its brackets. (A
+        // CRLF line gives an empty piece, which changes nothing.) Line numbers count `\n`.
+        for piece in line.split(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+            scan.line(piece, index.saturating_add(1))?;
+        }
     }
     Ok(())
 }
@@ -196,6 +201,14 @@ mod tests {
         // Anchors and tags do not hide the collection they precede.
         let text = format!("agents: &a !!seq {}", "[".repeat(100));
         assert!(depth_error(&text).is_some());
+    }
+
+    #[test]
+    fn every_line_break_the_parser_knows_ends_a_comment() {
+        for brk in ["\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"] {
+            let text = format!("# x{brk}agents: {}", "[".repeat(100_000));
+            assert!(depth_error(&text).is_some(), "{brk:?}");
+        }
     }
 
     #[test]
