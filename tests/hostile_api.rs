@@ -394,23 +394,32 @@ fn absurd_waits_from_the_server_fail_the_request_not_the_process() {
 
 #[test]
 fn an_absurd_retry_after_mid_apply_fails_that_agent_and_reports() {
-    let out = Test::new()
-        .sim(|c| {
-            c.canned = vec![Canned::new(
-                "PUT",
-                "/api/v1/agents/a-4/calling",
-                429,
-                r#"{"success": false, "message": "Too Many Requests"}"#,
-            )
-            .header("Retry-After", "18446744073709551615")
-            .times(1)]
-        })
-        .file("agents.yaml", NIGHT_GAINS_300)
-        .args(&["apply", "--auto-approve", "agents.yaml"])
-        .run();
-    no_panic(&out);
-    out.code(1);
-    assert!(out.stdout.contains("0 changed, 1 failed"), "{}", out.stdout);
+    for value in [
+        "Sun, 01 Jan 300000000000 00:00:00 GMT",
+        "18446744073709551615",
+    ] {
+        let out = Test::new()
+            .sim(move |c| {
+                c.canned = vec![Canned::new(
+                    "PUT",
+                    "/api/v1/agents/a-4/calling",
+                    429,
+                    r#"{"success": false, "message": "Too Many Requests"}"#,
+                )
+                .header("Retry-After", value)
+                .times(1)]
+            })
+            .file("agents.yaml", NIGHT_GAINS_300)
+            .args(&["apply", "--auto-approve", "agents.yaml"])
+            .run();
+        no_panic(&out);
+        out.code(1);
+        assert!(
+            out.stdout.contains("0 changed, 1 failed"),
+            "{value}: {}",
+            out.stdout
+        );
+    }
 }
 
 #[test]
