@@ -633,6 +633,11 @@ async fn apply_saved(
                 differences.join("\n  ")
             );
         }
+        // The counts the change-size guard judges by come from the config too, not from the
+        // file, which anyone who can edit the artifact could shrink or grow.
+        plan.unchanged = now.unchanged;
+        plan.unmanaged = now.unmanaged;
+        plan.untargeted = now.untargeted;
     }
     // The guards are judged again on today's environment (publishing status included); the
     // flags given now and those recorded in the plan both count.

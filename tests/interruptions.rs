@@ -325,3 +325,44 @@ fn a_saved_plan_is_checked_for_the_targets_it_was_made_with() {
     out.code(0);
     assert_eq!(out.put_paths(), ["/api/v1/agents/a-6/calling"]);
 }
+
+/// Should: with config paths, the change-size guard judges by the counts the config gives
+/// today, not by those written in the file (an edited `summary` cannot hide a large change).
+#[test]
+fn a_saved_plans_counts_come_from_the_config_when_one_is_given() {
+    let config = "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550100\", \"+14155550101\", \"+14155550300\"]\n  - name: Night\n    direction: inbound\n    phone_numbers: [\"+14155550400\", \"+14155550301\"]\n  - name: Sales\n    direction: outbound\n    phone_numbers: [\"+14155550200\"]\n";
+    let scenario = Test::new().file("agents.yaml", config).start();
+    let guard = [
+        "--change-guard-min-agents",
+        "3",
+        "--max-change-percent",
+        "50",
+    ];
+    let mut plan_args = vec!["plan", "--out", "plan.json"];
+    plan_args.extend(guard);
+    plan_args.push("agents.yaml");
+    scenario.run(&plan_args).code(0);
+    // 2 of 3 change (67%); the edited file claims 1,000 unchanged agents (0.2%).
+    let path = scenario.dir().join("plan.json");
+    let text = std::fs::read_to_string(&path).expect("saved");
+    let edited = text.replace("\"unchanged\": 1,", "\"unchanged\": 1000,");
+    assert_ne!(text, edited, "the summary was edited");
+    std::fs::write(&path, edited).expect("write");
+    let mut apply_args = vec!["apply", "--plan", "plan.json"];
+    apply_args.extend(guard);
+    apply_args.push("agents.yaml");
+    let out = scenario.run(&apply_args);
+    out.code(1)
+        .wrote_nothing()
+        .stderr_has(&["refusing to apply", "--force"]);
+    assert!(
+        out.stdout
+            .contains("2 of 3 managed agents change (66%), more than 50%")
+            || out
+                .stderr
+                .contains("2 of 3 managed agents change (66%), more than 50%"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
