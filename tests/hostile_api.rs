@@ -671,34 +671,38 @@ fn pages_that_repeat_forever_end_the_read_at_the_second_page() {
     assert!(pages <= 9, "{pages} pages read");
 }
 
-#[test]
-fn an_agent_on_two_pages_with_different_settings_is_an_error() {
-    let mut twin = listed_agents()[0].clone();
-    twin["direction"] = json!("outbound");
-    let second = json!({"success": true, "data": [twin], "meta": {"current_page": 2, "per_page": 4, "last_page": 2, "total": 7}}).to_string();
-    let out = Test::new()
-        .page_size_cap(4)
+/// A plan of the standard environment served `cap` agents a page, with page 2 replaced by
+/// `second`.
+fn plan_with_second_page(cap: usize, second: Value) -> Output {
+    let second = second.to_string();
+    Test::new()
+        .page_size_cap(cap)
         .sim(move |c| {
             c.canned = vec![Canned::new("GET", "/api/v1/agents", 200, second).query("page=2")]
         })
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
-        .run();
+        .run()
+}
+
+#[test]
+fn an_agent_on_two_pages_with_different_settings_is_an_error() {
+    let mut twin = listed_agents()[0].clone();
+    twin["direction"] = json!("outbound");
+    let out = plan_with_second_page(
+        4,
+        json!({"success": true, "data": [twin], "meta": {"current_page": 2, "per_page": 4, "last_page": 2, "total": 7}}),
+    );
     out.code(1)
         .stderr_has(&["id \"a-1\" appears on page 1 and again on page 2"]);
 }
 
 #[test]
 fn an_empty_page_before_the_last_is_an_error() {
-    let empty = json!({"success": true, "data": [], "meta": {"current_page": 2, "per_page": 2, "last_page": 4, "total": 7}}).to_string();
-    let out = Test::new()
-        .page_size_cap(2)
-        .sim(move |c| {
-            c.canned = vec![Canned::new("GET", "/api/v1/agents", 200, empty).query("page=2")]
-        })
-        .file("agents.yaml", MATCHING)
-        .args(&["plan", "agents.yaml"])
-        .run();
+    let out = plan_with_second_page(
+        2,
+        json!({"success": true, "data": [], "meta": {"current_page": 2, "per_page": 2, "last_page": 4, "total": 7}}),
+    );
     out.code(1)
         .stderr_has(&["page 2 of 4 is empty; the list changed while it was read"]);
 }
