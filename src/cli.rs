@@ -1,5 +1,6 @@
-//! The command line, as clap derive types. Nothing past `lib::run` sees these: they are
-//! resolved into [`crate::settings::Settings`] and plain arguments first.
+//! The command line, as clap derive types. Nothing below `commands` sees these: `commands`
+//! resolves them into [`crate::settings::Settings`], [`crate::settings::Output`] and plain
+//! values first.
 
 use std::path::PathBuf;
 use std::time::Duration;

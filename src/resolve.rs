@@ -180,6 +180,48 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
     }
 }
 
+/// The resolved agents that `--target` names (by id, or by the live agent's name); all of
+/// them when `targets` is empty. A target that matches no declared agent is an error, and so
+/// is an end state that, with the untargeted agents left at their live settings, would give
+/// a number two inbound agents.
+pub fn select_targets(
+    resolved: Vec<ResolvedAgent>,
+    live: &LiveState,
+    targets: &[String],
+) -> Result<Vec<ResolvedAgent>, TargetError> {
+    if targets.is_empty() {
+        return Ok(resolved);
+    }
+    let matches = |agent: &ResolvedAgent, target: &str| {
+        agent.id.as_str() == target || live.agents.get(&agent.id).is_some_and(|a| a.name == target)
+    };
+    let unknown: Vec<String> = targets
+        .iter()
+        .filter(|t| !resolved.iter().any(|a| matches(a, t)))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(TargetError::Unknown(unknown));
+    }
+    let selected: Vec<ResolvedAgent> = resolved
+        .into_iter()
+        .filter(|a| targets.iter().any(|t| matches(a, t)))
+        .collect();
+    // The untargeted agents stay as they are; a targeted claim on a number one of them was
+    // to release would leave it with two inbound agents.
+    check_end_state(&selected, live).map_err(TargetError::EndState)?;
+    Ok(selected)
+}
+
+/// Why `--target` cannot be honoured.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("--target {} matches no agent declared in the config (give a declared agent's name or id)", .0.join(", --target "))]
+    Unknown(Vec<String>),
+    #[error("with --target, the agents not targeted keep their live settings: {0}")]
+    EndState(Invalid),
+}
+
 /// `"Name" (id X)` of a live agent.
 fn describe(live: &LiveState, id: &AgentId) -> String {
     live.agents

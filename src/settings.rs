@@ -1,13 +1,12 @@
-//! Arguments and environment resolved into the settings the rest of talkops runs with: where
-//! the API is, the token, and how to print.
+//! The settings the rest of talkops runs with, once the command line and the environment
+//! are resolved (in `commands`): where the API is, the token, and how to print. Nothing here
+//! knows the clap types.
 
 use std::io::IsTerminal;
 
 use anyhow::bail;
 
-use crate::api::{ClientOptions, RetryPolicy, Token};
-use crate::cli::{ApiArgs, ColorChoice};
-use crate::progress::Progress;
+use crate::api::{ClientOptions, Token};
 use crate::render::Style;
 
 /// The environment variable that holds the API token.
@@ -24,19 +23,7 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the token from `TALKOVER_TOKEN` and checks the URL.
-    pub fn resolve(api: &ApiArgs) -> anyhow::Result<Settings> {
-        let client = ClientOptions {
-            connect_timeout: api.connect_timeout,
-            request_timeout: api.request_timeout,
-            retry: RetryPolicy {
-                max_retries: api.max_retries,
-                max_wait: api.max_retry_wait,
-                ..RetryPolicy::default()
-            },
-            verbose: api.verbose,
-            progress: Progress::for_terminal(api.quiet),
-        };
-        let api_url = api.api_url.as_str();
+    pub fn resolve(api_url: &str, client: ClientOptions) -> anyhow::Result<Settings> {
         let token = match std::env::var(TOKEN_VAR) {
             Ok(token) if !token.trim().is_empty() => Token::new(token.trim()),
             Ok(_) => bail!("{TOKEN_VAR} is empty: set it to the API token of the Talkover environment to manage"),
@@ -98,22 +85,30 @@ pub fn check_api_url(text: &str) -> anyhow::Result<String> {
     Ok(text.trim_end_matches('/').to_owned())
 }
 
-/// Colour only when stdout is a terminal and `NO_COLOR` is not set (https://no-color.org).
-pub fn style() -> Style {
-    style_for(ColorChoice::Auto)
+/// How plans and reports are printed: the format, and the style with colour already
+/// decided (`auto` is resolved once, where the command starts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub format: OutputFormat,
+    pub style: Style,
 }
 
-/// `--color`: `always` and `never` as said; `auto` as [`style`]. `NO_COLOR` wins over
-/// `auto` only: an explicit `--color always` is a request.
-pub fn style_for(choice: ColorChoice) -> Style {
-    let color = match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            !no_color && std::io::stdout().is_terminal()
-        }
-    };
+/// The output format of plans and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// The style for `--color`: `Some(true)` always, `Some(false)` never, `None` auto: colour
+/// only when stdout is a terminal and `NO_COLOR` is not set (https://no-color.org).
+/// `NO_COLOR` wins over `auto` only: an explicit `--color always` is a request.
+pub fn style_for(color: Option<bool>) -> Style {
+    let color = color.unwrap_or_else(|| {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        !no_color && std::io::stdout().is_terminal()
+    });
     Style { color }
 }
 

@@ -5,21 +5,21 @@
 use anyhow::{bail, Context};
 use talkover_sim::{Seed, SimConfig};
 
+use super::apply::{plan_and_apply, ApplyOptions, Approval, Overrides};
+use super::{make_plan, runtime};
 use crate::api::{Client, ClientOptions, Token};
-use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::desired::{self, SourceFile};
 use crate::guards::Thresholds;
-use crate::{
-    make_plan, plan_and_apply, render, runtime, settings, stdout, ApplyOptions, Approval, Overrides,
-};
+use crate::settings::{Output, OutputFormat};
+use crate::{render, settings, stdout};
 
 const EXAMPLE_NAME: &str = "examples/agents.yaml";
-const EXAMPLE: &str = include_str!("../examples/agents.yaml");
-const SEED: &str = include_str!("../examples/demo-seed.json");
+const EXAMPLE: &str = include_str!("../../examples/agents.yaml");
+const SEED: &str = include_str!("../../examples/demo-seed.json");
 /// The simulator lives only as long as the demo, on loopback; this token guards nothing real.
 const DEMO_TOKEN: &str = "talq_demo_local_only";
 
-pub(crate) fn run() -> anyhow::Result<u8> {
+pub(super) fn run() -> anyhow::Result<u8> {
     let seed = Seed::from_json(SEED).context("the built-in demo environment is not valid")?;
     let sim = talkover_sim::spawn(SimConfig::new(DEMO_TOKEN, seed), 0)
         .context("cannot start the local simulator")?;
@@ -30,7 +30,7 @@ pub(crate) fn run() -> anyhow::Result<u8> {
     }])?;
     let client = Client::new(&url, Token::new(DEMO_TOKEN), ClientOptions::default())?;
     let thresholds = Thresholds::default();
-    let style = settings::style();
+    let style = settings::style_for(None);
 
     stdout::println(&format!(
         "talkops demo: a local Talkover simulator is serving a sample environment at {url}."
@@ -57,13 +57,9 @@ pub(crate) fn run() -> anyhow::Result<u8> {
         parallelism: 8,
         thresholds,
     };
-    let output = OutputArgs {
-        format: Format::Text,
-        color: if style.color {
-            ColorChoice::Always
-        } else {
-            ColorChoice::Never
-        },
+    let output = Output {
+        format: OutputFormat::Text,
+        style,
     };
     let code = runtime.block_on(plan_and_apply(
         &client,

@@ -1,0 +1,256 @@
+//! The commands: each turns its resolved arguments into the pipeline's stages and prints the
+//! result. This is the only layer below `lib.rs` that sees the clap types ([`crate::cli`]):
+//! [`dispatch`] resolves them into [`Settings`], [`Output`] and plain values once, and each
+//! command module takes those. `anyhow` errors live here and in `main`.
+//!
+//! - `validate`, `plan`, `apply` (a fresh plan), `saved` (`apply --plan`), `export`, `schema`,
+//!   `demo`: one file per command.
+//! - This module: the dispatch, and the steps several commands share (connecting, reading
+//!   the environment, planning, printing).
+
+mod apply;
+mod demo;
+mod export;
+mod plan;
+mod saved;
+mod schema;
+mod validate;
+
+use anyhow::Context;
+
+use crate::api::{Client, ClientOptions, RetryPolicy};
+use crate::apply::ApplyReport;
+use crate::cli::{self, Command};
+use crate::desired::DesiredConfig;
+use crate::document::{self, PlanDocument};
+use crate::guards;
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::render;
+use crate::resolve;
+use crate::settings::{self, Output, OutputFormat, Settings};
+use crate::state::LiveState;
+use crate::stdout;
+
+pub(crate) use self::apply::{ApplyOptions, Approval, Overrides};
+
+/// Runs one parsed command line and returns its exit code.
+pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Validate { paths } => validate::run(&paths),
+        Command::Plan {
+            api,
+            guards,
+            output,
+            detailed_exitcode,
+            out,
+            force,
+            allow_unrouted,
+            target,
+            paths,
+        } => plan::run(plan::Request {
+            config: crate::desired::load(&paths)?,
+            settings: api_settings(&api)?,
+            output: output_of(&output),
+            thresholds: thresholds(&guards),
+            detailed_exitcode,
+            out,
+            overrides: Overrides {
+                force,
+                allow_unrouted,
+            },
+            targets: target,
+        }),
+        Command::Apply {
+            api,
+            guards,
+            output,
+            auto_approve,
+            force,
+            allow_unrouted,
+            parallelism,
+            plan,
+            target,
+            paths,
+        } => {
+            let options = ApplyOptions {
+                approval: if auto_approve || plan.is_some() {
+                    Approval::Given
+                } else {
+                    Approval::AskOnTerminal
+                },
+                overrides: Overrides {
+                    force,
+                    allow_unrouted,
+                },
+                parallelism: usize::from(parallelism),
+                thresholds: thresholds(&guards),
+            };
+            let output = output_of(&output);
+            match plan {
+                Some(file) => {
+                    // The config, if given, is validated offline first, as for a fresh plan.
+                    let config = if paths.is_empty() {
+                        None
+                    } else {
+                        Some(crate::desired::load(&paths)?)
+                    };
+                    saved::run(
+                        &file,
+                        config.as_ref(),
+                        &api_settings(&api)?,
+                        &options,
+                        &output,
+                    )
+                }
+                None => {
+                    // The config first, so that its problems show even without a token.
+                    let config = crate::desired::load(&paths)?;
+                    apply::run(&config, &api_settings(&api)?, &target, &options, &output)
+                }
+            }
+        }
+        Command::Export { api, out } => export::run(&api_settings(&api)?, out.as_deref()),
+        Command::Schema => schema::run(),
+        Command::Demo => demo::run(),
+    }
+}
+
+/// `--api-url`, the timeouts and retry limits, `-v` and `-q`, and the token from the
+/// environment, resolved and checked.
+fn api_settings(api: &cli::ApiArgs) -> anyhow::Result<Settings> {
+    let client = ClientOptions {
+        connect_timeout: api.connect_timeout,
+        request_timeout: api.request_timeout,
+        retry: RetryPolicy {
+            max_retries: api.max_retries,
+            max_wait: api.max_retry_wait,
+            ..RetryPolicy::default()
+        },
+        verbose: api.verbose,
+        progress: Progress::for_terminal(api.quiet),
+    };
+    Settings::resolve(&api.api_url, client)
+}
+
+/// `--format` and `--color`, with `auto` colour decided now.
+fn output_of(args: &cli::OutputArgs) -> Output {
+    Output {
+        format: match args.format {
+            cli::Format::Text => OutputFormat::Text,
+            cli::Format::Markdown => OutputFormat::Markdown,
+            cli::Format::Json => OutputFormat::Json,
+        },
+        style: settings::style_for(match args.color {
+            cli::ColorChoice::Auto => None,
+            cli::ColorChoice::Always => Some(true),
+            cli::ColorChoice::Never => Some(false),
+        }),
+    }
+}
+
+fn thresholds(args: &cli::GuardArgs) -> guards::Thresholds {
+    guards::Thresholds {
+        max_change_percent: args.max_change_percent,
+        min_managed: args.change_guard_min_agents,
+    }
+}
+
+/// A client for the settings.
+fn connect(settings: &Settings) -> anyhow::Result<Client> {
+    Client::new(
+        &settings.api_url,
+        settings.token.clone(),
+        settings.client.clone(),
+    )
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub(crate) async fn read_live(client: &Client, api_url: &str) -> anyhow::Result<LiveState> {
+    client
+        .fetch_live()
+        .await
+        .with_context(|| format!("cannot read the environment at {api_url}"))
+}
+
+/// Reads the live environment, resolves the config against it, diffs, orders and judges the
+/// guards: all validation happens here, before anything could be written. With `targets`,
+/// only the declared agents with those names or ids are planned.
+pub(crate) async fn make_plan(
+    client: &Client,
+    api_url: &str,
+    config: &DesiredConfig,
+    thresholds: guards::Thresholds,
+    targets: &[String],
+) -> anyhow::Result<Plan> {
+    let live = read_live(client, api_url).await?;
+    let mut plan = changes_for(config, &live, targets)?;
+    judge_guards(client, api_url, &mut plan, &live, thresholds).await?;
+    Ok(plan)
+}
+
+/// The changes (ordered, no warnings yet) that bring the live environment to the config,
+/// for the `targets` agents only when there are any. Pure.
+fn changes_for(
+    config: &DesiredConfig,
+    live: &LiveState,
+    targets: &[String],
+) -> anyhow::Result<Plan> {
+    let resolved = resolve::resolve(config, live)?;
+    let declared = resolved.len();
+    let resolved = resolve::select_targets(resolved, live, targets)?;
+    let mut plan = crate::diff::diff(&resolved, live);
+    plan.untargeted = declared.saturating_sub(resolved.len());
+    plan.unmanaged = plan.unmanaged.saturating_sub(plan.untargeted);
+    Ok(plan)
+}
+
+/// Fills in the plan's warnings. The callback role matters only when an inbound agent turns
+/// outbound; asking only then keeps a plan at its floor of requests.
+async fn judge_guards(
+    client: &Client,
+    api_url: &str,
+    plan: &mut Plan,
+    live: &LiveState,
+    thresholds: guards::Thresholds,
+) -> anyhow::Result<()> {
+    let callback = if guards::needs_callback_agents(plan) {
+        Some(
+            client
+                .callback_agents()
+                .await
+                .with_context(|| format!("cannot read the callback agents at {api_url}"))?,
+        )
+    } else {
+        None
+    };
+    plan.warnings = guards::check(plan, live, callback.as_ref(), thresholds);
+    Ok(())
+}
+
+/// Prints the plan in the chosen format on stdout.
+fn print_plan(plan: &Plan, document: &PlanDocument, output: &Output) -> anyhow::Result<()> {
+    match output.format {
+        OutputFormat::Text => stdout::print(&render::render_plan(plan, output.style)),
+        OutputFormat::Markdown => stdout::print(&render::render_plan_markdown(plan)),
+        OutputFormat::Json => stdout::println(&serde_json::to_string_pretty(document)?),
+    }
+    Ok(())
+}
+
+fn print_report(report: &ApplyReport, output: &Output) -> anyhow::Result<()> {
+    match output.format {
+        OutputFormat::Text => stdout::print(&render::render_report(report, output.style)),
+        OutputFormat::Markdown => stdout::print(&render::render_report_markdown(report)),
+        OutputFormat::Json => stdout::println(&serde_json::to_string_pretty(
+            &document::ReportDocument::new(report),
+        )?),
+    }
+    Ok(())
+}

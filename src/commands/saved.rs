@@ -1,0 +1,119 @@
+//! `talkops apply --plan FILE [PATH...]`: a saved plan performed exactly, after checking that
+//! it belongs to this API and format, that nothing it changes drifted, and, given a config,
+//! that it is that config's plan today.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+
+use super::apply::{apply_plan, ApplyOptions, Overrides};
+use super::{changes_for, connect, judge_guards, read_live, runtime};
+use crate::api::Client;
+use crate::desired::DesiredConfig;
+use crate::document::{PlanDocument, FORMAT_VERSION};
+use crate::drift;
+use crate::settings::{Output, Settings};
+
+pub(super) fn run(
+    file: &Path,
+    config: Option<&DesiredConfig>,
+    settings: &Settings,
+    options: &ApplyOptions,
+    output: &Output,
+) -> anyhow::Result<u8> {
+    let client = connect(settings)?;
+    runtime()?.block_on(apply_saved(
+        &client,
+        &settings.api_url,
+        file,
+        config,
+        options,
+        output,
+    ))
+}
+
+/// `apply --plan FILE [PATH...]`: performs exactly the saved steps, after checking that the
+/// file belongs to this API and version, that no agent it changes has changed since, and,
+/// given a config, that planning that config now makes exactly the saved changes.
+async fn apply_saved(
+    client: &Client,
+    api_url: &str,
+    file: &Path,
+    config: Option<&DesiredConfig>,
+    options: &ApplyOptions,
+    output: &Output,
+) -> anyhow::Result<u8> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the saved plan {}", file.display()))?;
+    let shown = file.display();
+    let version: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{shown} is not a saved talkops plan (not JSON)"))?;
+    match version.get("format_version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(v) => bail!(
+            "{shown} is a plan in format version {v}, made by talkops {}; this talkops {} reads version {FORMAT_VERSION}. Make the plan again with this version",
+            version.get("talkops_version").and_then(serde_json::Value::as_str).unwrap_or("(unknown)"),
+            env!("CARGO_PKG_VERSION")
+        ),
+        None => bail!("{shown} is not a saved talkops plan (no format_version)"),
+    }
+    let document: PlanDocument = serde_json::from_str(&text)
+        .with_context(|| format!("{shown} is not a valid saved talkops plan"))?;
+    if document.api_url != api_url {
+        bail!(
+            "{shown} was made against {}, not {api_url}; refusing to apply it here. Nothing was changed",
+            document.api_url
+        );
+    }
+    let mut plan = document
+        .to_plan()
+        .map_err(|reason| anyhow::anyhow!("{shown} is not a valid saved talkops plan: {reason}"))?;
+
+    let live = read_live(client, api_url).await?;
+    let mut drifted = drift::drift(&plan, &live);
+    drifted.extend(drift::new_conflicts(&plan, &live));
+    if !drifted.is_empty() {
+        bail!(
+            "refusing to apply {shown}: the environment changed since the plan was made (at {}):\n  {}\nMake and review a new plan. Nothing was changed",
+            document.created_at,
+            drifted.join("\n  ")
+        );
+    }
+    if let Some(config) = config {
+        // The saved plan must be what this config asks for today: a plan reviewed on one
+        // version of the config is not applied after another was merged.
+        let now = changes_for(config, &live, &document.targets).with_context(|| {
+            format!("cannot check {shown} against the config given (nothing was changed)")
+        })?;
+        let differences = drift::plan_differences(&plan, &now);
+        if !differences.is_empty() {
+            bail!(
+                "refusing to apply {shown}: it is not the plan of the config given{}:\n  {}\nMake and review a new plan from this config. Nothing was changed",
+                if document.targets.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (for --target {})", document.targets.join(", --target "))
+                },
+                differences.join("\n  ")
+            );
+        }
+        // The counts the change-size guard judges by come from the config too, not from the
+        // file, which anyone who can edit the artifact could shrink or grow.
+        plan.unchanged = now.unchanged;
+        plan.unmanaged = now.unmanaged;
+        plan.untargeted = now.untargeted;
+    }
+    // The guards are judged again on today's environment (publishing status included); the
+    // flags given now and those recorded in the plan both count.
+    for change in &mut plan.changes {
+        if let Some(now) = live.agents.get(&change.id) {
+            change.status = now.status.clone();
+        }
+    }
+    judge_guards(client, api_url, &mut plan, &live, options.thresholds).await?;
+    let overrides = Overrides {
+        force: options.overrides.force || document.overrides.force,
+        allow_unrouted: options.overrides.allow_unrouted || document.overrides.allow_unrouted,
+    };
+    apply_plan(client, api_url, &plan, overrides, options, output).await
+}
