@@ -73,31 +73,46 @@ pub fn check(
     thresholds: Thresholds,
 ) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    let who = |id: &AgentId| match live.agents.get(id) {
+    warnings.extend(change_size(plan, thresholds));
+    warnings.extend(off_the_air(plan, live));
+    warnings.extend(published_without_numbers(plan, live));
+    warnings.extend(unknown_direction(plan, live));
+    if let Some(callback) = callback_agents {
+        warnings.extend(callback_role(plan, live, callback));
+    }
+    warnings
+}
+
+/// `"Name" (id X)` of a live agent, or `id X`.
+fn who(live: &LiveState, id: &AgentId) -> String {
+    match live.agents.get(id) {
         Some(agent) => format!("{:?} (id {id})", agent.name),
         None => format!("id {id}"),
-    };
+    }
+}
 
-    // Untargeted agents are still managed: --target must not slip a large change past the guard.
+/// More than the percentage of the managed agents change. Untargeted agents are still
+/// managed: --target must not slip a large change past the guard.
+fn change_size(plan: &Plan, thresholds: Thresholds) -> Option<Warning> {
     let managed = plan.changes.len() + plan.unchanged + plan.untargeted;
     let changing = plan.changes.len();
-    if managed >= thresholds.min_managed
-        && changing * 100 > managed * thresholds.max_change_percent as usize
-    {
-        warnings.push(Warning {
-            kind: GuardKind::ChangeSize,
-            message: format!(
-                "{changing} of {managed} managed agents change ({}%), more than {}%",
-                changing * 100 / managed.max(1),
-                thresholds.max_change_percent
-            ),
-            needs: Override::Force,
-        });
-    }
+    let large = managed >= thresholds.min_managed
+        && changing * 100 > managed * thresholds.max_change_percent as usize;
+    large.then(|| Warning {
+        kind: GuardKind::ChangeSize,
+        message: format!(
+            "{changing} of {managed} managed agents change ({}%), more than {}%",
+            changing * 100 / managed.max(1),
+            thresholds.max_change_percent
+        ),
+        needs: Override::Force,
+    })
+}
 
-    // Numbers answered inbound today that no inbound agent answers afterwards. An agent whose
-    // direction talkops does not know may answer its numbers today; afterwards only a known
-    // inbound agent counts, unless the agent does not change (then "may" stays "may").
+/// Numbers answered inbound today that no inbound agent answers afterwards. An agent whose
+/// direction talkops does not know may answer its numbers today; afterwards only a known
+/// inbound agent counts, unless the agent does not change (then "may" stays "may").
+fn off_the_air(plan: &Plan, live: &LiveState) -> Vec<Warning> {
     let after: BTreeMap<&AgentId, (Direction, &BTreeSet<PhoneId>)> = plan
         .changes
         .iter()
@@ -124,91 +139,119 @@ pub fn check(
             }
         }
     }
-    for (phone, owners) in &answered_before {
-        if !answered_after.contains(phone) {
-            let unsure = owners
-                .iter()
-                .any(|id| live.agents.get(*id).is_some_and(|a| a.direction.is_none()));
-            let owners: Vec<String> = owners
-                .iter()
-                .map(|id| match live.agents.get(*id) {
-                    Some(agent) if agent.direction.is_none() => {
-                        format!("agent {} (direction {})", who(id), agent.direction_shown())
-                    }
-                    _ => format!("inbound agent {}", who(id)),
-                })
-                .collect();
-            let message = if unsure {
-                format!(
-                    "number {} may go off the air: {} may answer it today (talkops cannot tell) and no inbound agent will after this plan",
-                    plan_label(plan, live, phone),
-                    owners.join(", ")
-                )
-            } else {
-                format!(
-                    "number {} goes off the air: {} answers it today and no inbound agent will after this plan",
-                    plan_label(plan, live, phone),
-                    owners.join(", ")
-                )
-            };
-            warnings.push(Warning {
-                kind: GuardKind::Unrouted,
-                message,
-                needs: Override::AllowUnrouted,
-            });
-        }
+    answered_before
+        .iter()
+        .filter(|(phone, _)| !answered_after.contains(*phone))
+        .map(|(phone, owners)| off_the_air_warning(plan, live, phone, owners))
+        .collect()
+}
+
+fn off_the_air_warning(
+    plan: &Plan,
+    live: &LiveState,
+    phone: &PhoneId,
+    owners: &[&AgentId],
+) -> Warning {
+    let unsure = owners
+        .iter()
+        .any(|id| live.agents.get(*id).is_some_and(|a| a.direction.is_none()));
+    let owners: Vec<String> = owners
+        .iter()
+        .map(|id| match live.agents.get(*id) {
+            Some(agent) if agent.direction.is_none() => format!(
+                "agent {} (direction {})",
+                who(live, id),
+                agent.direction_shown()
+            ),
+            _ => format!("inbound agent {}", who(live, id)),
+        })
+        .collect();
+    let number = plan_label(plan, live, phone);
+    let message = if unsure {
+        format!(
+            "number {number} may go off the air: {} may answer it today (talkops cannot tell) and no inbound agent will after this plan",
+            owners.join(", ")
+        )
+    } else {
+        format!(
+            "number {number} goes off the air: {} answers it today and no inbound agent will after this plan",
+            owners.join(", ")
+        )
+    };
+    Warning {
+        kind: GuardKind::Unrouted,
+        message,
+        needs: Override::AllowUnrouted,
     }
-    for change in &plan.changes {
-        if change.before.direction.is_none() {
+}
+
+/// A published inbound agent left with no numbers: no call can reach it.
+fn published_without_numbers<'a>(
+    plan: &'a Plan,
+    live: &'a LiveState,
+) -> impl Iterator<Item = Warning> + 'a {
+    plan.changes
+        .iter()
+        .filter(|change| {
+            change.status.as_deref() == Some("published")
+                && change.after.direction == Direction::Inbound
+                && change.after.phone_ids.is_empty()
+        })
+        .map(move |change| Warning {
+            kind: GuardKind::Unrouted,
+            message: format!(
+                "published inbound agent {} is left with no numbers: no call can reach it",
+                who(live, &change.id)
+            ),
+            needs: Override::AllowUnrouted,
+        })
+}
+
+/// A changed agent whose direction today talkops does not understand.
+fn unknown_direction<'a>(
+    plan: &'a Plan,
+    live: &'a LiveState,
+) -> impl Iterator<Item = Warning> + 'a {
+    plan.changes
+        .iter()
+        .filter(|change| change.before.direction.is_none())
+        .map(move |change| {
             let shown = live
                 .agents
                 .get(&change.id)
                 .map_or_else(|| "(unknown)".to_owned(), |a| a.direction_shown());
-            warnings.push(Warning {
+            Warning {
                 kind: GuardKind::UnknownDirection,
                 message: format!(
                     "agent {} has direction {shown} today, which talkops does not understand: it cannot tell what this change does to the calls it handles now",
-                    who(&change.id)
+                    who(live, &change.id)
                 ),
                 needs: Override::Force,
-            });
-        }
-    }
-    for change in &plan.changes {
-        let published = change.status.as_deref() == Some("published");
-        if published
-            && change.after.direction == Direction::Inbound
-            && change.after.phone_ids.is_empty()
-        {
-            warnings.push(Warning {
-                kind: GuardKind::Unrouted,
-                message: format!(
-                    "published inbound agent {} is left with no numbers: no call can reach it",
-                    who(&change.id)
-                ),
-                needs: Override::AllowUnrouted,
-            });
-        }
-    }
+            }
+        })
+}
 
-    if let Some(callback) = callback_agents {
-        for change in &plan.changes {
-            if change.before.direction != Some(Direction::Outbound)
+/// A callback-role holder turning outbound: callbacks are only routed to inbound agents.
+fn callback_role<'a>(
+    plan: &'a Plan,
+    live: &'a LiveState,
+    callback: &'a BTreeSet<AgentId>,
+) -> impl Iterator<Item = Warning> + 'a {
+    plan.changes
+        .iter()
+        .filter(|change| {
+            change.before.direction != Some(Direction::Outbound)
                 && change.after.direction == Direction::Outbound
                 && callback.contains(&change.id)
-            {
-                warnings.push(Warning {
-                    kind: GuardKind::CallbackRole,
-                    message: format!(
-                        "agent {} holds the callback role and turns outbound: callbacks are only routed to inbound agents",
-                        who(&change.id)
-                    ),
-                    needs: Override::Force,
-                });
-            }
-        }
-    }
-    warnings
+        })
+        .map(move |change| Warning {
+            kind: GuardKind::CallbackRole,
+            message: format!(
+                "agent {} holds the callback role and turns outbound: callbacks are only routed to inbound agents",
+                who(live, &change.id)
+            ),
+            needs: Override::Force,
+        })
 }
 
 /// Whether any change turns an inbound agent (or one whose direction is unknown) outbound:

@@ -24,152 +24,36 @@ pub struct ResolvedAgent {
 /// Resolves every declared agent; returns all problems if any entry cannot be resolved or the
 /// resolved end state would give a number two inbound agents.
 pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedAgent>, Invalid> {
-    let mut by_name: HashMap<&str, Vec<&AgentId>> = HashMap::new();
-    for agent in live.agents.values() {
-        by_name
-            .entry(agent.name.as_str())
-            .or_default()
-            .push(&agent.id);
-    }
-    let mut by_number: HashMap<&str, Vec<&PhoneId>> = HashMap::new();
-    for (id, number) in &live.phone_numbers {
-        if let Some(number) = number {
-            by_number.entry(number.as_str()).or_default().push(id);
-        }
-    }
-
+    let index = Index::new(live);
     let mut diagnostics = Vec::new();
     let mut resolved = Vec::new();
     for declared in &config.agents {
         let entry = declared.agent.to_string();
         let problem = |message: String| Diagnostic::entry(&declared.source, entry.clone(), message);
         let mut problems = Vec::new();
-
-        let id = match &declared.agent {
-            AgentRef::Id(id) => {
-                if live.agents.contains_key(id) {
-                    Some(id.clone())
-                } else {
-                    problems.push(problem(
-                        "no agent with this id in the environment (or not visible to this token)"
-                            .into(),
-                    ));
-                    None
-                }
-            }
-            AgentRef::Name(name) => match by_name.get(name.as_str()).map(Vec::as_slice) {
-                Some([id]) => Some((*id).clone()),
-                Some(ids) => {
-                    let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
-                    problems.push(problem(format!(
-                        "{} agents in the environment have this name (ids {}): use `id:` to say which",
-                        ids.len(),
-                        ids.join(", ")
-                    )));
-                    None
-                }
-                None => {
-                    problems.push(problem("no agent with this name in the environment".into()));
-                    None
-                }
-            },
+        let id = index.agent(&declared.agent).map_err(problem);
+        let phone_ids = match &declared.phone_numbers {
+            Some(numbers) => Some(index.numbers(numbers, &problem, &mut problems)),
+            None => None,
         };
-
-        let mut phone_ids = None;
-        if let Some(numbers) = &declared.phone_numbers {
-            let mut ids = BTreeSet::new();
-            let mut written_as: BTreeMap<PhoneId, &NumberRef> = BTreeMap::new();
-            for number in numbers {
-                let found = match number {
-                    NumberRef::Number(e164) => {
-                        match by_number.get(e164.as_str()).map(Vec::as_slice) {
-                            Some([id]) => Some((*id).clone()),
-                            Some(_) => {
-                                problems.push(problem(format!(
-                                "{number} appears more than once in the environment's phone numbers: use its phone number id"
-                            )));
-                                None
-                            }
-                            None => {
-                                problems.push(problem(format!(
-                                    "{number} is not one of the environment's phone numbers"
-                                )));
-                                None
-                            }
-                        }
-                    }
-                    NumberRef::Id(id) => {
-                        if live.phone_numbers.contains_key(id) {
-                            Some(id.clone())
-                        } else {
-                            let hint = if id.as_str().bytes().all(|b| b.is_ascii_digit()) {
-                                " (an E.164 number starts with +)"
-                            } else {
-                                ""
-                            };
-                            problems.push(problem(format!(
-                                "{number} is not one of the environment's phone numbers{hint}"
-                            )));
-                            None
-                        }
-                    }
-                };
-                if let Some(found) = found {
-                    if let Some(first) = written_as.get(&found) {
-                        problems.push(problem(format!(
-                            "{number} and {first} are the same phone number: list it once"
-                        )));
-                    } else {
-                        written_as.insert(found.clone(), number);
-                        ids.insert(found);
-                    }
-                }
-            }
-            phone_ids = Some(ids);
+        match id {
+            Ok(id) if live.unknown_numbers.contains(&id) => problems.push(problem(format!(
+                "the API did not give the phone numbers of agent {} (no `phone_numbers` in the agent list, nor when the agent was read alone): they are unknown, so talkops cannot plan this agent; try again, or ask Talkover why",
+                describe(live, &id)
+            ))),
+            Ok(id) if problems.is_empty() => resolved.push(ResolvedAgent {
+                source: declared.source.clone(),
+                entry: declared.agent.clone(),
+                id,
+                direction: declared.direction,
+                phone_ids,
+            }),
+            Ok(_) => {}
+            Err(problem) => problems.insert(0, problem),
         }
-
-        if let Some(id) = &id {
-            if live.unknown_numbers.contains(id) {
-                problems.push(problem(format!(
-                    "the API did not give the phone numbers of agent {} (no `phone_numbers` in the agent list, nor when the agent was read alone): they are unknown, so talkops cannot plan this agent; try again, or ask Talkover why",
-                    describe(live, id)
-                )));
-            }
-        }
-        if problems.is_empty() {
-            if let Some(id) = id {
-                resolved.push(ResolvedAgent {
-                    source: declared.source.clone(),
-                    entry: declared.agent.clone(),
-                    id,
-                    direction: declared.direction,
-                    phone_ids,
-                });
-            }
-        } else {
-            diagnostics.extend(problems);
-        }
+        diagnostics.extend(problems);
     }
-
-    // An agent the config does not manage, whose numbers are unknown and which may answer
-    // calls: whether a claim here would give one of its numbers a second inbound agent, or
-    // take one off the air, cannot be judged.
-    let declared: BTreeSet<&AgentId> = resolved.iter().map(|a| &a.id).collect();
-    for id in &live.unknown_numbers {
-        let Some(agent) = live.agents.get(id) else {
-            continue;
-        };
-        if !declared.contains(id) && agent.may_answer() {
-            diagnostics.push(Diagnostic::file(
-                "the environment",
-                format!(
-                    "agent {} (direction {}, not managed by this config) was listed without its phone numbers, and reading it alone did not give them either: talkops cannot tell which numbers it answers, so no plan is safe; try again, or ask Talkover why",
-                    describe(live, id),
-                    agent.direction_shown()
-                ),
-            ));
-        }
-    }
+    diagnostics.extend(unknown_numbers_that_may_answer(&resolved, live));
     if diagnostics.is_empty() {
         check_resolved(&resolved, live, &mut diagnostics);
     }
@@ -178,6 +62,141 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
     } else {
         Err(Invalid(diagnostics))
     }
+}
+
+/// The live environment indexed for resolution: agents by name, phone ids by number.
+struct Index<'a> {
+    live: &'a LiveState,
+    by_name: HashMap<&'a str, Vec<&'a AgentId>>,
+    by_number: HashMap<&'a str, Vec<&'a PhoneId>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(live: &'a LiveState) -> Index<'a> {
+        let mut by_name: HashMap<&str, Vec<&AgentId>> = HashMap::new();
+        for agent in live.agents.values() {
+            by_name
+                .entry(agent.name.as_str())
+                .or_default()
+                .push(&agent.id);
+        }
+        let mut by_number: HashMap<&str, Vec<&PhoneId>> = HashMap::new();
+        for (id, number) in &live.phone_numbers {
+            if let Some(number) = number {
+                by_number.entry(number.as_str()).or_default().push(id);
+            }
+        }
+        Index {
+            live,
+            by_name,
+            by_number,
+        }
+    }
+
+    /// The live agent an entry names, or what is wrong with the reference.
+    fn agent(&self, agent: &AgentRef) -> Result<AgentId, String> {
+        match agent {
+            AgentRef::Id(id) if self.live.agents.contains_key(id) => Ok(id.clone()),
+            AgentRef::Id(_) => Err(
+                "no agent with this id in the environment (or not visible to this token)".into(),
+            ),
+            AgentRef::Name(name) => match self.by_name.get(name.as_str()).map(Vec::as_slice) {
+                Some([id]) => Ok((*id).clone()),
+                Some(ids) => {
+                    let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+                    Err(format!(
+                        "{} agents in the environment have this name (ids {}): use `id:` to say which",
+                        ids.len(),
+                        ids.join(", ")
+                    ))
+                }
+                None => Err("no agent with this name in the environment".into()),
+            },
+        }
+    }
+
+    /// The phone ids of an entry's numbers; a problem for each one that is not the
+    /// environment's, is ambiguous, or repeats another.
+    fn numbers(
+        &self,
+        numbers: &[NumberRef],
+        problem: &dyn Fn(String) -> Diagnostic,
+        problems: &mut Vec<Diagnostic>,
+    ) -> BTreeSet<PhoneId> {
+        let mut ids = BTreeSet::new();
+        let mut written_as: BTreeMap<PhoneId, &NumberRef> = BTreeMap::new();
+        for number in numbers {
+            let found = match self.number(number) {
+                Ok(found) => found,
+                Err(message) => {
+                    problems.push(problem(message));
+                    continue;
+                }
+            };
+            if let Some(first) = written_as.get(&found) {
+                problems.push(problem(format!(
+                    "{number} and {first} are the same phone number: list it once"
+                )));
+            } else {
+                written_as.insert(found.clone(), number);
+                ids.insert(found);
+            }
+        }
+        ids
+    }
+
+    /// The phone id of one number, or what is wrong with it.
+    fn number(&self, number: &NumberRef) -> Result<PhoneId, String> {
+        match number {
+            NumberRef::Number(e164) => {
+                match self.by_number.get(e164.as_str()).map(Vec::as_slice) {
+                    Some([id]) => Ok((*id).clone()),
+                    Some(_) => Err(format!(
+                        "{number} appears more than once in the environment's phone numbers: use its phone number id"
+                    )),
+                    None => Err(format!(
+                        "{number} is not one of the environment's phone numbers"
+                    )),
+                }
+            }
+            NumberRef::Id(id) if self.live.phone_numbers.contains_key(id) => Ok(id.clone()),
+            NumberRef::Id(id) => {
+                let hint = if id.as_str().bytes().all(|b| b.is_ascii_digit()) {
+                    " (an E.164 number starts with +)"
+                } else {
+                    ""
+                };
+                Err(format!(
+                    "{number} is not one of the environment's phone numbers{hint}"
+                ))
+            }
+        }
+    }
+}
+
+/// An agent the config does not manage, whose numbers are unknown and which may answer
+/// calls: whether a claim would give one of its numbers a second inbound agent, or take one
+/// off the air, cannot be judged.
+fn unknown_numbers_that_may_answer(
+    resolved: &[ResolvedAgent],
+    live: &LiveState,
+) -> Vec<Diagnostic> {
+    let declared: BTreeSet<&AgentId> = resolved.iter().map(|a| &a.id).collect();
+    live.unknown_numbers
+        .iter()
+        .filter_map(|id| live.agents.get(id))
+        .filter(|agent| !declared.contains(&agent.id) && agent.may_answer())
+        .map(|agent| {
+            Diagnostic::file(
+                "the environment",
+                format!(
+                    "agent {} (direction {}, not managed by this config) was listed without its phone numbers, and reading it alone did not give them either: talkops cannot tell which numbers it answers, so no plan is safe; try again, or ask Talkover why",
+                    describe(live, &agent.id),
+                    agent.direction_shown()
+                ),
+            )
+        })
+        .collect()
 }
 
 /// The resolved agents that `--target` names (by id, or by the live agent's name); all of
@@ -246,24 +265,33 @@ pub fn check_end_state(resolved: &[ResolvedAgent], live: &LiveState) -> Result<(
 /// id), and a number left with two inbound agents, counting the agents the config does not
 /// manage and the declared agents whose numbers it leaves alone.
 fn check_resolved(resolved: &[ResolvedAgent], live: &LiveState, diagnostics: &mut Vec<Diagnostic>) {
-    let entry_of = |agent: &ResolvedAgent| agent.entry.to_string();
-    let name_of = |id: &AgentId| {
-        live.agents
-            .get(id)
-            .map(|a| format!("{:?} (id {id})", a.name))
-            .unwrap_or_else(|| format!("id {id}"))
+    let declared = match declared_once(resolved, live) {
+        Ok(declared) => declared,
+        Err(problems) => {
+            diagnostics.extend(problems);
+            return;
+        }
     };
+    diagnostics.extend(inbound_conflicts(&declared, live));
+}
 
+/// The resolved agents by id, or a problem for each agent declared twice under two
+/// spellings (name and id).
+fn declared_once<'a>(
+    resolved: &'a [ResolvedAgent],
+    live: &LiveState,
+) -> Result<BTreeMap<&'a AgentId, &'a ResolvedAgent>, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
     let mut declared: BTreeMap<&AgentId, &ResolvedAgent> = BTreeMap::new();
     for agent in resolved {
         if let Some(first) = declared.get(&agent.id) {
-            diagnostics.push(Diagnostic::entry(
+            problems.push(Diagnostic::entry(
                 &agent.source,
-                entry_of(agent),
+                agent.entry.to_string(),
                 format!(
                     "is agent {}, which {} at {} declares too: declare each agent once",
-                    name_of(&agent.id),
-                    entry_of(first),
+                    describe(live, &agent.id),
+                    first.entry,
                     first.source
                 ),
             ));
@@ -271,10 +299,22 @@ fn check_resolved(resolved: &[ResolvedAgent], live: &LiveState, diagnostics: &mu
             declared.insert(&agent.id, agent);
         }
     }
-    if !diagnostics.is_empty() {
-        return;
+    if problems.is_empty() {
+        Ok(declared)
+    } else {
+        Err(problems)
     }
+}
 
+/// A number left with two inbound agents in the end state, counting the agents the config
+/// does not manage and the declared agents whose numbers it leaves alone.
+fn inbound_conflicts(
+    declared: &BTreeMap<&AgentId, &ResolvedAgent>,
+    live: &LiveState,
+) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let entry_of = |agent: &ResolvedAgent| agent.entry.to_string();
+    let name_of = |id: &AgentId| describe(live, id);
     // The end state: declared agents as declared, every other agent as it is. An agent
     // whose direction talkops does not know may answer its numbers, so it counts as an
     // inbound owner here (failing closed).
@@ -350,4 +390,5 @@ fn check_resolved(resolved: &[ResolvedAgent], live: &LiveState, diagnostics: &mu
             ),
         ));
     }
+    diagnostics
 }
