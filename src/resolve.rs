@@ -32,10 +32,10 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
         let problem = |message: String| Diagnostic::entry(&declared.source, entry.clone(), message);
         let mut problems = Vec::new();
         let id = index.agent(&declared.agent).map_err(problem);
-        let phone_ids = match &declared.phone_numbers {
-            Some(numbers) => Some(index.numbers(numbers, &problem, &mut problems)),
-            None => None,
-        };
+        let phone_ids = declared
+            .phone_numbers
+            .as_ref()
+            .map(|numbers| index.numbers(numbers, &problem, &mut problems));
         match id {
             Ok(id) if live.unknown_numbers.contains(&id) => problems.push(problem(format!(
                 "the API did not give the phone numbers of agent {} (no `phone_numbers` in the agent list, nor when the agent was read alone): they are unknown, so talkops cannot plan this agent; try again, or ask Talkover why",
