@@ -48,125 +48,157 @@ pub struct Step {
 /// one extra release step; the steps come in an order that is safe to run one by one, and
 /// each step's `after` lists what it must wait for when run concurrently.
 pub fn order(changes: &[Change]) -> Vec<Step> {
-    // Current inbound numbers of each changing agent, as the simulated PUTs go.
-    let mut holding: Vec<BTreeSet<PhoneId>> = changes
-        .iter()
-        .map(|c| match c.before.direction {
-            // An agent whose direction the API did not report may well be inbound: count it
-            // as holding its numbers, so that a claim waits for it to let them go.
-            Some(Direction::Inbound) | None => c.before.phone_ids.clone(),
-            Some(Direction::Outbound) => BTreeSet::new(),
-        })
-        .collect();
-    let wanted: Vec<BTreeSet<PhoneId>> = changes.iter().map(|c| inbound_set(&c.after)).collect();
-    // Who claims each number: by end-state validity, at most one changing agent.
-    let mut claimant: BTreeMap<PhoneId, usize> = BTreeMap::new();
-    for (i, set) in wanted.iter().enumerate() {
-        for phone in set.difference(&holding[i]) {
-            claimant.insert(phone.clone(), i);
+    let mut state = Ordering::new(changes);
+    while !state.pending.is_empty() {
+        let ready: Vec<usize> = state
+            .pending
+            .iter()
+            .copied()
+            .filter(|&i| state.blockers(i).is_empty())
+            .collect();
+        if ready.is_empty() {
+            state.break_cycle();
+            continue;
+        }
+        for i in ready {
+            let target = changes[i].after.clone();
+            state.emit(i, StepKind::Final, target);
+            state.holding[i] = state.wanted[i].clone();
+            state.pending.remove(&i);
+        }
+    }
+    state.steps
+}
+
+/// The ordering in progress: what each changing agent holds as the simulated PUTs go, what
+/// it wants, who claims each number, and the steps emitted so far.
+struct Ordering {
+    /// Current inbound numbers of each changing agent, as the simulated PUTs go.
+    holding: Vec<BTreeSet<PhoneId>>,
+    /// The inbound numbers each agent ends with.
+    wanted: Vec<BTreeSet<PhoneId>>,
+    /// Who claims each number: by end-state validity, at most one changing agent.
+    claimant: BTreeMap<PhoneId, usize>,
+    /// Who holds each number inbound at the start. Holders only ever lose numbers they do
+    /// not want (a claim is of a wanted number, which never blocks anyone), so this index,
+    /// checked against `holding`, stays enough: no scan of every pending agent per claim.
+    initial_holders: HashMap<PhoneId, Vec<usize>>,
+    steps: Vec<Step>,
+    last_step: Vec<Option<usize>>,
+    released_by: BTreeMap<PhoneId, Vec<usize>>,
+    pending: BTreeSet<usize>,
+}
+
+impl Ordering {
+    fn new(changes: &[Change]) -> Ordering {
+        let holding: Vec<BTreeSet<PhoneId>> = changes
+            .iter()
+            .map(|c| match c.before.direction {
+                // An agent whose direction the API did not report may well be inbound: count
+                // it as holding its numbers, so that a claim waits for it to let them go.
+                Some(Direction::Inbound) | None => c.before.phone_ids.clone(),
+                Some(Direction::Outbound) => BTreeSet::new(),
+            })
+            .collect();
+        let wanted: Vec<BTreeSet<PhoneId>> =
+            changes.iter().map(|c| inbound_set(&c.after)).collect();
+        let mut claimant: BTreeMap<PhoneId, usize> = BTreeMap::new();
+        for (i, set) in wanted.iter().enumerate() {
+            for phone in set.difference(&holding[i]) {
+                claimant.insert(phone.clone(), i);
+            }
+        }
+        let mut initial_holders: HashMap<PhoneId, Vec<usize>> = HashMap::new();
+        for (j, set) in holding.iter().enumerate() {
+            for phone in set {
+                initial_holders.entry(phone.clone()).or_default().push(j);
+            }
+        }
+        Ordering {
+            holding,
+            wanted,
+            claimant,
+            initial_holders,
+            steps: Vec::with_capacity(changes.len()),
+            last_step: vec![None; changes.len()],
+            released_by: BTreeMap::new(),
+            pending: (0..changes.len()).collect(),
         }
     }
 
-    let mut steps: Vec<Step> = Vec::with_capacity(changes.len());
-    let mut last_step: Vec<Option<usize>> = vec![None; changes.len()];
-    let mut released_by: BTreeMap<PhoneId, Vec<usize>> = BTreeMap::new();
-    let mut pending: BTreeSet<usize> = (0..changes.len()).collect();
-
-    // Who holds each number inbound at the start. Holders only ever lose numbers they do not
-    // want (a claim is of a wanted number, which never blocks anyone), so this index, checked
-    // against `holding`, stays enough: no scan of every pending agent per claim.
-    let mut initial_holders: HashMap<&PhoneId, Vec<usize>> = HashMap::new();
-    for (j, set) in holding.iter().enumerate() {
-        for phone in set {
-            initial_holders.entry(phone).or_default().push(j);
-        }
-    }
-    let initial_holders: HashMap<PhoneId, Vec<usize>> = initial_holders
-        .into_iter()
-        .map(|(phone, holders)| (phone.clone(), holders))
-        .collect();
-
-    // An agent `j` blocks `i` while it holds a number `i` claims and will give it up.
-    let blockers = |i: usize, holding: &[BTreeSet<PhoneId>], pending: &BTreeSet<usize>| {
+    /// The pending agents that block `i`: each holds a number `i` claims and will give it up.
+    fn blockers(&self, i: usize) -> BTreeSet<usize> {
         let mut found = BTreeSet::new();
-        for phone in wanted[i].difference(&holding[i]) {
-            for &j in initial_holders.get(phone).into_iter().flatten() {
+        for phone in self.wanted[i].difference(&self.holding[i]) {
+            for &j in self.initial_holders.get(phone).into_iter().flatten() {
                 if j != i
-                    && pending.contains(&j)
-                    && holding[j].contains(phone)
-                    && !wanted[j].contains(phone)
+                    && self.pending.contains(&j)
+                    && self.holding[j].contains(phone)
+                    && !self.wanted[j].contains(phone)
                 {
                     found.insert(j);
                 }
             }
         }
         found
-    };
+    }
 
-    while !pending.is_empty() {
-        let ready: Vec<usize> = pending
-            .iter()
-            .copied()
-            .filter(|&i| blockers(i, &holding, &pending).is_empty())
-            .collect();
-        if !ready.is_empty() {
-            for i in ready {
-                let target = changes[i].after.clone();
-                emit(
-                    &mut steps,
-                    i,
-                    StepKind::Final,
-                    target,
-                    &mut holding,
-                    &mut last_step,
-                    &mut released_by,
-                    &claimant,
-                );
-                holding[i] = wanted[i].clone();
-                pending.remove(&i);
-            }
-            continue;
-        }
-        // Everything pending waits for something pending: follow the waits-for edges from
-        // the first agent until one repeats, and release the lowest-indexed agent on that
-        // cycle.
+    /// Everything pending waits for something pending: follows the waits-for edges from the
+    /// first agent until one repeats, and releases the lowest-indexed agent on that cycle.
+    fn break_cycle(&mut self) {
         let mut path: Vec<usize> = Vec::new();
-        let mut at = *pending.iter().next().unwrap_or(&0);
+        let mut at = *self.pending.iter().next().unwrap_or(&0);
         let cycle_start = loop {
             if let Some(position) = path.iter().position(|&p| p == at) {
                 break position;
             }
             path.push(at);
-            at = blockers(at, &holding, &pending)
-                .into_iter()
-                .next()
-                .unwrap_or(at);
+            at = self.blockers(at).into_iter().next().unwrap_or(at);
         };
         let chosen = path[cycle_start..].iter().copied().min().unwrap_or(at);
         // The chosen agent answers inbound today (it holds what others claim) and has had no
         // step yet (after a release it blocks no one), so its numbers are its inbound ones:
         // it keeps those it will still have and drops the rest.
-        let keep: BTreeSet<PhoneId> = holding[chosen]
-            .intersection(&wanted[chosen])
+        let keep: BTreeSet<PhoneId> = self.holding[chosen]
+            .intersection(&self.wanted[chosen])
             .cloned()
             .collect();
         let release = Target {
             direction: Direction::Inbound,
             phone_ids: keep.clone(),
         };
-        emit(
-            &mut steps,
-            chosen,
-            StepKind::Release,
-            release,
-            &mut holding,
-            &mut last_step,
-            &mut released_by,
-            &claimant,
-        );
-        holding[chosen] = keep;
+        self.emit(chosen, StepKind::Release, release);
+        self.holding[chosen] = keep;
     }
-    steps
+
+    /// Appends agent `i`'s step towards `target`, wiring its dependencies.
+    fn emit(&mut self, i: usize, kind: StepKind, target: Target) {
+        let index = self.steps.len();
+        let now_inbound = inbound_set(&target);
+        let claims: Vec<PhoneId> = now_inbound.difference(&self.holding[i]).cloned().collect();
+        let released: Vec<PhoneId> = self.holding[i].difference(&now_inbound).cloned().collect();
+        let mut after: BTreeSet<usize> = self.last_step[i].into_iter().collect();
+        for phone in &claims {
+            after.extend(self.released_by.get(phone).into_iter().flatten().copied());
+        }
+        let releases_for_others = released
+            .iter()
+            .filter(|p| self.claimant.get(p).is_some_and(|&c| c != i))
+            .cloned()
+            .collect();
+        for phone in released {
+            self.released_by.entry(phone).or_default().push(index);
+        }
+        self.steps.push(Step {
+            change: i,
+            kind,
+            target,
+            after: after.into_iter().collect(),
+            claims,
+            releases_for_others,
+        });
+        self.last_step[i] = Some(index);
+    }
 }
 
 /// The numbers a target answers inbound.
@@ -175,45 +207,6 @@ fn inbound_set(target: &Target) -> BTreeSet<PhoneId> {
         Direction::Inbound => target.phone_ids.clone(),
         Direction::Outbound => BTreeSet::new(),
     }
-}
-
-/// Appends agent `i`'s step towards `target`, wiring its dependencies.
-#[allow(clippy::too_many_arguments)]
-fn emit(
-    steps: &mut Vec<Step>,
-    i: usize,
-    kind: StepKind,
-    target: Target,
-    holding: &mut [BTreeSet<PhoneId>],
-    last_step: &mut [Option<usize>],
-    released_by: &mut BTreeMap<PhoneId, Vec<usize>>,
-    claimant: &BTreeMap<PhoneId, usize>,
-) {
-    let index = steps.len();
-    let now_inbound = inbound_set(&target);
-    let claims: Vec<PhoneId> = now_inbound.difference(&holding[i]).cloned().collect();
-    let released: Vec<PhoneId> = holding[i].difference(&now_inbound).cloned().collect();
-    let mut after: BTreeSet<usize> = last_step[i].into_iter().collect();
-    for phone in &claims {
-        after.extend(released_by.get(phone).into_iter().flatten().copied());
-    }
-    let releases_for_others = released
-        .iter()
-        .filter(|p| claimant.get(p).is_some_and(|&c| c != i))
-        .cloned()
-        .collect();
-    for phone in released {
-        released_by.entry(phone).or_default().push(index);
-    }
-    steps.push(Step {
-        change: i,
-        kind,
-        target,
-        after: after.into_iter().collect(),
-        claims,
-        releases_for_others,
-    });
-    last_step[i] = Some(index);
 }
 
 #[cfg(test)]
