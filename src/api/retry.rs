@@ -230,7 +230,8 @@ mod tests {
     #[test]
     fn http_dates_in_every_form_and_across_leap_years() {
         let epoch = SystemTime::UNIX_EPOCH;
-        let wait = |value: &str, now: SystemTime| retry_after(&headers(&[("retry-after", value)]), now);
+        let wait =
+            |value: &str, now: SystemTime| retry_after(&headers(&[("retry-after", value)]), now);
         // 2028-02-29T12:00:00Z, ten seconds before it.
         let now = epoch + Duration::from_secs(1_835_438_390);
         for form in [
