@@ -349,26 +349,17 @@ impl ReportDocument {
     }
 }
 
-/// RFC 3339 in UTC, to the second.
+/// RFC 3339 in UTC, to the second. A clock before 1970 or past 9999 (what the format's four
+/// year digits hold) is written as the nearest end of that range rather than failing:
+/// `humantime` refuses both, and a timestamp is not worth a failed command.
 pub fn rfc3339(time: SystemTime) -> String {
-    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    )
+    /// 9999-12-31T23:59:59Z, the last second `humantime` formats.
+    const LAST: std::time::Duration = std::time::Duration::from_secs(253_402_300_799);
+    let since_epoch = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .min(LAST);
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + since_epoch).to_string()
 }
 
 #[cfg(test)]
@@ -382,6 +373,23 @@ mod tests {
         assert_eq!(
             rfc3339(UNIX_EPOCH + Duration::from_secs(1_835_438_400 + 3_661)),
             "2028-02-29T13:01:01Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(951_868_799_999)),
+            "2000-02-29T23:59:59Z",
+            "to the second, truncated"
+        );
+    }
+
+    #[test]
+    fn rfc3339_keeps_a_clock_out_of_range_in_range_instead_of_panicking() {
+        assert_eq!(
+            rfc3339(UNIX_EPOCH - Duration::from_secs(1)),
+            "1970-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 100)),
+            "9999-12-31T23:59:59Z"
         );
     }
 }

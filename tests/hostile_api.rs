@@ -346,11 +346,7 @@ fn a_put_reporting_a_direction_talkops_does_not_know_failed() {
 
 #[test]
 fn absurd_waits_from_the_server_fail_the_request_not_the_process() {
-    for value in [
-        "18446744073709551615",
-        "Sun, 01 Jan 300000000000 00:00:00 GMT",
-        "99999999999999999999999999999",
-    ] {
+    for value in ["18446744073709551615", "99999999999999999999999999999"] {
         let canned = Canned::new(
             "GET",
             "/api/v1/agents",
@@ -369,6 +365,24 @@ fn absurd_waits_from_the_server_fail_the_request_not_the_process() {
             "429 Too Many Requests (gave up after 1 attempt: the next try would wait 604800s, past --max-retry-wait (120s))",
         ]);
     }
+    // A date no HTTP date can be (httpdate reads years 1970 to 9999) is no wait at all: the
+    // header is ignored, the backoff applies, and the retry goes through.
+    let canned = Canned::new(
+        "GET",
+        "/api/v1/agents",
+        429,
+        r#"{"success": false, "message": "Too Many Requests"}"#,
+    )
+    .header("Retry-After", "Sun, 01 Jan 300000000000 00:00:00 GMT")
+    .times(1);
+    let out = Test::new()
+        .sim(move |c| c.canned = vec![canned])
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "-v", "agents.yaml"])
+        .run();
+    no_panic(&out);
+    out.code(0)
+        .stderr_has(&["429 Too Many Requests; retry 1 of 6 in 0."]);
     // A window that resets at the end of time: the PUT after the reads would wait for it.
     let canned = Canned::new(
         "GET",
@@ -394,32 +408,39 @@ fn absurd_waits_from_the_server_fail_the_request_not_the_process() {
 
 #[test]
 fn an_absurd_retry_after_mid_apply_fails_that_agent_and_reports() {
-    for value in [
-        "Sun, 01 Jan 300000000000 00:00:00 GMT",
-        "18446744073709551615",
-    ] {
-        let out = Test::new()
-            .sim(move |c| {
-                c.canned = vec![Canned::new(
-                    "PUT",
-                    "/api/v1/agents/a-4/calling",
-                    429,
-                    r#"{"success": false, "message": "Too Many Requests"}"#,
-                )
-                .header("Retry-After", value)
-                .times(1)]
-            })
-            .file("agents.yaml", NIGHT_GAINS_300)
-            .args(&["apply", "--auto-approve", "agents.yaml"])
-            .run();
-        no_panic(&out);
-        out.code(1);
-        assert!(
-            out.stdout.contains("0 changed, 1 failed"),
-            "{value}: {}",
-            out.stdout
-        );
-    }
+    let refused_once = |value: &'static str| {
+        move |c: &mut talkover_sim::SimConfig| {
+            c.canned = vec![Canned::new(
+                "PUT",
+                "/api/v1/agents/a-4/calling",
+                429,
+                r#"{"success": false, "message": "Too Many Requests"}"#,
+            )
+            .header("Retry-After", value)
+            .times(1)]
+        }
+    };
+    // Seconds past any wait talkops takes: that agent fails, the run reports it.
+    let out = Test::new()
+        .sim(refused_once("18446744073709551615"))
+        .file("agents.yaml", NIGHT_GAINS_300)
+        .args(&["apply", "--auto-approve", "agents.yaml"])
+        .run();
+    no_panic(&out);
+    out.code(1);
+    assert!(out.stdout.contains("0 changed, 1 failed"), "{}", out.stdout);
+    // A date httpdate cannot read is ignored: the PUT is retried after the backoff (well
+    // under a second) and the change lands.
+    let out = Test::new()
+        .sim(refused_once("Sun, 01 Jan 300000000000 00:00:00 GMT"))
+        .file("agents.yaml", NIGHT_GAINS_300)
+        .args(&["apply", "--auto-approve", "-v", "agents.yaml"])
+        .run();
+    no_panic(&out);
+    out.code(0)
+        .stderr_has(&["429 Too Many Requests; retry 1 of 6 in 0."]);
+    assert_eq!(out.put_paths(), ["/api/v1/agents/a-4/calling"; 2]);
+    assert!(out.stdout.contains("1 changed, 0 failed"), "{}", out.stdout);
 }
 
 #[test]

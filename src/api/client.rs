@@ -733,17 +733,17 @@ impl Default for ClientOptions {
     }
 }
 
-/// Percent-encodes an opaque id for use as one path segment.
+/// Percent-encodes an opaque id for use as one path segment: everything but RFC 3986's
+/// unreserved characters, so a `/`, `?`, `#` or `%` in an id cannot change the path.
 fn path_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    /// Everything but ALPHA / DIGIT / "-" / "." / "_" / "~".
+    const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(id, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -754,5 +754,7 @@ mod tests {
     fn ids_are_encoded_as_one_path_segment() {
         assert_eq!(path_segment("agent_123-abc"), "agent_123-abc");
         assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(path_segment("a?b#c%d"), "a%3Fb%23c%25d");
+        assert_eq!(path_segment("agent.ü~"), "agent.%C3%BC~");
     }
 }

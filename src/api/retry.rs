@@ -55,7 +55,8 @@ pub const LONGEST_SERVER_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Parses `Retry-After`: delta-seconds, or an HTTP date (then the time until it, or zero).
 /// Any value, however large, gives a wait of at most [`LONGEST_SERVER_WAIT`]; one that is
-/// neither form is ignored (the backoff applies).
+/// neither form, or a date `httpdate` cannot read (before 1970, after 9999, a wrong
+/// weekday), is ignored: the backoff applies.
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
@@ -67,8 +68,15 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
         return Some(Duration::from_secs(seconds).min(LONGEST_SERVER_WAIT));
     }
-    let at = parse_http_date(value)?;
-    Some(seconds_until(at, now))
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(time_until(at, now))
+}
+
+/// The time from `now` until `at`: zero if that has passed, at most [`LONGEST_SERVER_WAIT`].
+fn time_until(at: SystemTime, now: SystemTime) -> Duration {
+    at.duration_since(now)
+        .unwrap_or(Duration::ZERO)
+        .min(LONGEST_SERVER_WAIT)
 }
 
 /// The time from `now` until `at` seconds after the Unix epoch: zero if that has passed, at
@@ -80,52 +88,6 @@ fn seconds_until(at: u64, now: SystemTime) -> Duration {
     Duration::from_secs(at)
         .saturating_sub(now)
         .min(LONGEST_SERVER_WAIT)
-}
-
-/// Parses the IMF-fixdate form of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), the one
-/// servers send, into seconds since the Unix epoch; the obsolete forms are not worth a
-/// dependency. A date past what a `u64` of seconds holds saturates; one before 1970 is 0.
-pub fn parse_http_date(text: &str) -> Option<u64> {
-    let mut parts = text.split_whitespace();
-    let _weekday = parts.next()?;
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: u64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
-    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
-    {
-        return None;
-    }
-    // i128 holds any u64 year's seconds, so nothing here can overflow.
-    let days = days_from_civil(i128::from(year), i128::from(month), i128::from(day));
-    let seconds = days * 86_400 + i128::from(hour * 3_600 + minute * 60 + second);
-    Some(u64::try_from(seconds.max(0)).unwrap_or(u64::MAX))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), in
-/// i128 so that no year a `u64` can spell overflows.
-fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
-    let year = year - i128::from(month <= 2);
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// Paces requests across all concurrent callers by what the server says is left of its
@@ -266,50 +228,44 @@ mod tests {
     }
 
     #[test]
-    fn http_dates_parse_across_leap_years() {
-        let at = parse_http_date;
-        assert_eq!(at("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(at("Tue, 29 Feb 2028 12:00:00 GMT"), Some(1_835_438_400));
-        assert_eq!(at("Tue, 29 Feb 2028 12:00:00 UTC"), None);
-        assert_eq!(at("Tue, 29 Foo 2028 12:00:00 GMT"), None);
+    fn http_dates_in_every_form_and_across_leap_years() {
+        let epoch = SystemTime::UNIX_EPOCH;
+        let wait =
+            |value: &str, now: SystemTime| retry_after(&headers(&[("retry-after", value)]), now);
+        // 2028-02-29T12:00:00Z, ten seconds before it.
+        let now = epoch + Duration::from_secs(1_835_438_390);
+        for form in [
+            "Tue, 29 Feb 2028 12:00:00 GMT",
+            "Tuesday, 29-Feb-28 12:00:00 GMT",
+            "Tue Feb 29 12:00:00 2028",
+            " Tue, 29 Feb 2028 12:00:00 GMT ",
+        ] {
+            assert_eq!(wait(form, now), Some(Duration::from_secs(10)), "{form:?}");
+        }
         assert_eq!(
-            at("Mon, 01 Jan 1900 00:00:00 GMT"),
-            Some(0),
-            "before 1970: now"
+            wait("Thu, 01 Jan 1970 00:00:00 GMT", epoch),
+            Some(Duration::ZERO)
         );
         assert_eq!(
-            at("Sun, 01 Jan 300000000000 00:00:00 GMT"),
-            Some(9_467_085_537_832_780_800)
-        );
-        assert_eq!(
-            at("Sun, 01 Jan 18446744073709551615 00:00:00 GMT"),
-            Some(u64::MAX),
-            "saturates"
+            wait("Fri, 31 Dec 9999 23:59:59 GMT", epoch),
+            Some(LONGEST_SERVER_WAIT),
+            "the last date httpdate reads"
         );
     }
 
     #[test]
-    fn absurd_server_waits_are_capped_not_panics() {
+    fn http_dates_httpdate_cannot_read_are_ignored_not_saturated() {
         let now = SystemTime::now();
         for value in [
-            "18446744073709551615",
-            "99999999999999999999999999",
+            "Tue, 29 Feb 2028 12:00:00 UTC",
+            "Tue, 29 Foo 2028 12:00:00 GMT",
+            "Wed, 29 Feb 2028 12:00:00 GMT",
+            "Mon, 01 Jan 1900 00:00:00 GMT",
+            "Sat, 01 Jan 10000 00:00:00 GMT",
             "Sun, 01 Jan 300000000000 00:00:00 GMT",
             "Sun, 01 Jan 18446744073709551615 23:59:60 GMT",
-        ] {
-            assert_eq!(
-                retry_after(&headers(&[("retry-after", value)]), now),
-                Some(LONGEST_SERVER_WAIT),
-                "{value}"
-            );
-        }
-        for value in [
-            "-1",
-            "1.5",
-            "",
-            "NaN",
-            "0x10",
             "Sun, 01 Jan -5 00:00:00 GMT",
+            "Tue, 29 Feb 2028 12:00:60 GMT",
         ] {
             assert_eq!(
                 retry_after(&headers(&[("retry-after", value)]), now),
@@ -317,6 +273,34 @@ mod tests {
                 "{value:?}"
             );
         }
+    }
+
+    #[test]
+    fn absurd_server_waits_are_capped_not_panics() {
+        let now = SystemTime::now();
+        for value in ["18446744073709551615", "99999999999999999999999999"] {
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", value)]), now),
+                Some(LONGEST_SERVER_WAIT),
+                "{value}"
+            );
+        }
+        for value in ["-1", "1.5", "", "NaN", "0x10"] {
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", value)]), now),
+                None,
+                "{value:?}"
+            );
+        }
+        // A clock far from today: a date long past is now, none overflows.
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 100);
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]),
+                far
+            ),
+            Some(Duration::ZERO)
+        );
         let gate = Gate::default();
         let instant = Instant::now();
         for reset in ["18446744073709551615", "4000000000", "999999999"] {

@@ -313,7 +313,7 @@ fn unknown_key(key: &Value) -> String {
         let tolerance = (key.chars().count() / 3).max(1);
         ENTRY_KEYS
             .iter()
-            .find(|known| edit_distance(key, known) <= tolerance)
+            .find(|known| strsim::levenshtein(key, known) <= tolerance)
             .map(|known| format!("; did you mean `{known}`?"))
     });
     format!(
@@ -339,26 +339,6 @@ fn kind(value: &Value) -> &'static str {
         Value::Mapping(_) => "a mapping",
         Value::Tagged(_) => "a tagged value",
     }
-}
-
-/// Levenshtein distance, for "did you mean" on short keys.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(row[j + 1])
-            };
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 /// The 1-based line on which each entry of the top-level `agents:` block list starts.
@@ -530,9 +510,27 @@ mod tests {
     }
 
     #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("phone_number", "phone_numbers"), 1);
-        assert_eq!(edit_distance("direction", "direction"), 0);
-        assert_eq!(edit_distance("dir", "direction"), 6);
+    fn unknown_keys_suggest_the_entry_key_within_a_typo_per_three_characters() {
+        let suggests = |key: &str| unknown_key(&Value::String(key.into()));
+        for (key, known) in [
+            ("phone_number", "phone_numbers"),
+            ("drection", "direction"),
+            ("nam", "name"),
+            ("Id", "id"),
+            ("phöne_numbers", "phone_numbers"),
+        ] {
+            assert!(
+                suggests(key).ends_with(&format!("; did you mean `{known}`?")),
+                "{key}: {}",
+                suggests(key)
+            );
+        }
+        for key in ["dir", "to", "numbers", "label"] {
+            assert!(
+                !suggests(key).contains("did you mean"),
+                "{key}: {}",
+                suggests(key)
+            );
+        }
     }
 }
