@@ -12,36 +12,7 @@ use crate::state::{Direction, LiveAgent, LiveState, PhoneId, E164};
 
 /// The config text for `live`, with a header saying where and when it was exported.
 pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    for agent in live.agents.values() {
-        *names.entry(agent.name.as_str()).or_default() += 1;
-    }
-    let mut numbers: HashMap<&str, usize> = HashMap::new();
-    for number in live.phone_numbers.values().flatten() {
-        *numbers.entry(number.as_str()).or_default() += 1;
-    }
-    let number_of = |id: &PhoneId| -> String {
-        match live.phone_numbers.get(id).cloned().flatten() {
-            Some(number)
-                if E164::parse(&number).is_some() && numbers.get(number.as_str()) == Some(&1) =>
-            {
-                number
-            }
-            _ => id.to_string(),
-        }
-    };
-
-    // Numbers that several inbound agents already answer: a config may not say so (the
-    // routing is ambiguous), so those agents' numbers are left unmanaged, with a comment.
-    let mut inbound_owners: HashMap<&PhoneId, usize> = HashMap::new();
-    for agent in live.agents.values() {
-        if agent.direction == Some(Direction::Inbound) {
-            for phone in &agent.phone_ids {
-                *inbound_owners.entry(phone).or_default() += 1;
-            }
-        }
-    }
-
+    let counts = Counts::new(live);
     let mut agents: Vec<&LiveAgent> = live.agents.values().collect();
     agents.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
 
@@ -62,65 +33,7 @@ pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
             skipped.insert(agent.id.to_string(), agent.name.clone());
             continue;
         };
-        let unique = !agent.name.trim().is_empty() && names.get(agent.name.as_str()) == Some(&1);
-        if unique {
-            let _ = writeln!(out, "  - name: {}", quote(&agent.name));
-        } else {
-            let _ = writeln!(
-                out,
-                "  - id: {}  # {} (name shared with another agent)",
-                quote(agent.id.as_str()),
-                quote(&agent.name)
-            );
-        }
-        let _ = writeln!(out, "    direction: {}", direction_word(direction));
-        if live.unknown_numbers.contains(&agent.id) {
-            // Unknown is not none: `phone_numbers: []` would remove them on the next apply.
-            let _ = writeln!(
-                out,
-                "    # phone_numbers left out (not managed): the API did not give this agent's numbers"
-            );
-            continue;
-        }
-        let shared: Vec<String> = agent
-            .phone_ids
-            .iter()
-            .filter(|p| {
-                direction == Direction::Inbound && inbound_owners.get(p).copied().unwrap_or(0) > 1
-            })
-            .map(&number_of)
-            .collect();
-        let unknown: Vec<String> = agent
-            .phone_ids
-            .iter()
-            .filter(|p| !live.phone_numbers.contains_key(*p))
-            .map(|p| p.to_string())
-            .collect();
-        if !shared.is_empty() || !unknown.is_empty() {
-            let why = if shared.is_empty() {
-                format!(
-                    "{} not in the environment's phone numbers",
-                    unknown.join(", ")
-                )
-            } else {
-                format!(
-                    "{} also answered by another inbound agent",
-                    shared.join(", ")
-                )
-            };
-            let _ = writeln!(out, "    # phone_numbers left out (not managed): {why}");
-            continue;
-        }
-        let mut list: Vec<String> = agent.phone_ids.iter().map(&number_of).collect();
-        list.sort();
-        if list.is_empty() {
-            out.push_str("    phone_numbers: []\n");
-        } else {
-            out.push_str("    phone_numbers:\n");
-            for number in list {
-                let _ = writeln!(out, "      - {}", quote(&number));
-            }
-        }
+        write_agent(&mut out, live, &counts, agent, direction);
     }
     for (id, name) in skipped {
         let _ = writeln!(
@@ -130,6 +43,129 @@ pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
         );
     }
     out
+}
+
+/// How often each name and number occurs, and how many inbound agents answer each number.
+struct Counts<'a> {
+    names: HashMap<&'a str, usize>,
+    numbers: HashMap<&'a str, usize>,
+    /// Numbers that several inbound agents already answer: a config may not say so (the
+    /// routing is ambiguous), so those agents' numbers are left unmanaged, with a comment.
+    inbound_owners: HashMap<&'a PhoneId, usize>,
+}
+
+impl<'a> Counts<'a> {
+    fn new(live: &'a LiveState) -> Counts<'a> {
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for agent in live.agents.values() {
+            *names.entry(agent.name.as_str()).or_default() += 1;
+        }
+        let mut numbers: HashMap<&str, usize> = HashMap::new();
+        for number in live.phone_numbers.values().flatten() {
+            *numbers.entry(number.as_str()).or_default() += 1;
+        }
+        let mut inbound_owners: HashMap<&PhoneId, usize> = HashMap::new();
+        for agent in live.agents.values() {
+            if agent.direction == Some(Direction::Inbound) {
+                for phone in &agent.phone_ids {
+                    *inbound_owners.entry(phone).or_default() += 1;
+                }
+            }
+        }
+        Counts {
+            names,
+            numbers,
+            inbound_owners,
+        }
+    }
+
+    /// A number as the config writes it: E.164 when the API gives a valid one that no other
+    /// id shares, else the phone id.
+    fn number_of(&self, live: &LiveState, id: &PhoneId) -> String {
+        match live.phone_numbers.get(id).cloned().flatten() {
+            Some(number)
+                if E164::parse(&number).is_some()
+                    && self.numbers.get(number.as_str()) == Some(&1) =>
+            {
+                number
+            }
+            _ => id.to_string(),
+        }
+    }
+}
+
+/// One agent's entry: its name (or id), direction, and numbers or why they are left out.
+fn write_agent(
+    out: &mut String,
+    live: &LiveState,
+    counts: &Counts,
+    agent: &LiveAgent,
+    direction: Direction,
+) {
+    let unique = !agent.name.trim().is_empty() && counts.names.get(agent.name.as_str()) == Some(&1);
+    if unique {
+        let _ = writeln!(out, "  - name: {}", quote(&agent.name));
+    } else {
+        let _ = writeln!(
+            out,
+            "  - id: {}  # {} (name shared with another agent)",
+            quote(agent.id.as_str()),
+            quote(&agent.name)
+        );
+    }
+    let _ = writeln!(out, "    direction: {}", direction_word(direction));
+    if live.unknown_numbers.contains(&agent.id) {
+        // Unknown is not none: `phone_numbers: []` would remove them on the next apply.
+        let _ = writeln!(
+            out,
+            "    # phone_numbers left out (not managed): the API did not give this agent's numbers"
+        );
+        return;
+    }
+    let shared: Vec<String> = agent
+        .phone_ids
+        .iter()
+        .filter(|p| {
+            direction == Direction::Inbound
+                && counts.inbound_owners.get(p).copied().unwrap_or(0) > 1
+        })
+        .map(|p| counts.number_of(live, p))
+        .collect();
+    let unknown: Vec<String> = agent
+        .phone_ids
+        .iter()
+        .filter(|p| !live.phone_numbers.contains_key(*p))
+        .map(|p| p.to_string())
+        .collect();
+    if !shared.is_empty() || !unknown.is_empty() {
+        let why = if shared.is_empty() {
+            format!(
+                "{} not in the environment's phone numbers",
+                unknown.join(", ")
+            )
+        } else {
+            format!(
+                "{} also answered by another inbound agent",
+                shared.join(", ")
+            )
+        };
+        let _ = writeln!(out, "    # phone_numbers left out (not managed): {why}");
+        return;
+    }
+    let mut list: Vec<String> = agent
+        .phone_ids
+        .iter()
+        .map(|p| counts.number_of(live, p))
+        .collect();
+    list.sort();
+    if list.is_empty() {
+        out.push_str("    phone_numbers: []\n");
+    } else {
+        out.push_str("    phone_numbers:\n");
+        for number in list {
+            let _ = writeln!(out, "      - {}", quote(&number));
+        }
+    }
 }
 
 fn direction_word(direction: Direction) -> &'static str {

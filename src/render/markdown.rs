@@ -32,37 +32,54 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
         plan.unchanged,
         plan.unmanaged
     );
-    if !plan.warnings.is_empty() {
-        out.push_str("> [!WARNING]\n");
-        let mut shown = 0;
-        for warning in &plan.warnings {
-            let line = format!(
-                "> - {} (apply needs `{}`)\n",
-                escape(&clip(&warning.message, MAX_CELL)),
-                warning.needs.flag()
-            );
-            // Warnings come first and matter most, but they get at most half the room.
-            if out.len() + line.len() > MAX_CHARS / 2 {
-                break;
-            }
-            out.push_str(&line);
-            shown += 1;
-        }
-        if shown < plan.warnings.len() {
-            let _ = writeln!(
-                out,
-                "> - … and {} more warnings; run `talkops plan` to see them all",
-                plan.warnings.len() - shown
-            );
-        }
-        out.push('\n');
-    }
+    push_warnings(&mut out, plan);
     if !plan.has_changes() {
         out.push_str("No changes: every declared agent already matches the config.\n");
         return out;
     }
-
     let budget = MAX_CHARS - RESERVE;
+    if !push_table(&mut out, plan, budget) {
+        return out;
+    }
+    if plan.order_matters() {
+        push_order(&mut out, plan, budget);
+    }
+    push_details(&mut out, plan, budget);
+    out
+}
+
+/// The warnings in a `[!WARNING]` block. They come first and matter most, but they get at
+/// most half the room.
+fn push_warnings(out: &mut String, plan: &Plan) {
+    if plan.warnings.is_empty() {
+        return;
+    }
+    out.push_str("> [!WARNING]\n");
+    let mut shown = 0;
+    for warning in &plan.warnings {
+        let line = format!(
+            "> - {} (apply needs `{}`)\n",
+            escape(&clip(&warning.message, MAX_CELL)),
+            warning.needs.flag()
+        );
+        if out.len() + line.len() > MAX_CHARS / 2 {
+            break;
+        }
+        out.push_str(&line);
+        shown += 1;
+    }
+    if shown < plan.warnings.len() {
+        let _ = writeln!(
+            out,
+            "> - … and {} more warnings; run `talkops plan` to see them all",
+            plan.warnings.len() - shown
+        );
+    }
+    out.push('\n');
+}
+
+/// The table of changed agents; false when it had to be truncated (then nothing follows).
+fn push_table(out: &mut String, plan: &Plan, budget: usize) -> bool {
     out.push_str("| Agent | Direction | Numbers added | Numbers removed |\n|---|---|---|---|\n");
     let mut shown = 0;
     for change in &plan.changes {
@@ -90,29 +107,34 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
             "\n*Table truncated: {shown} of {} changed agents shown, to stay within the comment size limit. Run `talkops plan` for the full plan.*",
             plan.changes.len()
         );
-        return out;
+        return false;
     }
     out.push('\n');
+    true
+}
 
-    if plan.order_matters() {
-        let mut order = String::from("**Apply order** (numbers move between inbound agents: each is released before it is claimed):\n\n");
-        for line in render_order_lines(plan) {
-            // Numbered steps are a Markdown list already; the closing note is not a step.
-            let bullet = if line.starts_with(char::is_numeric) {
-                ""
-            } else {
-                "\n"
-            };
-            let _ = writeln!(order, "{bullet}{}", escape(&line));
-        }
-        order.push('\n');
-        if out.len() + order.len() > budget {
-            out.push_str("*Apply order left out to stay within the comment size limit. Run `talkops plan` to see it.*\n\n");
+/// The apply order, or a note that it was left out for room.
+fn push_order(out: &mut String, plan: &Plan, budget: usize) {
+    let mut order = String::from("**Apply order** (numbers move between inbound agents: each is released before it is claimed):\n\n");
+    for line in render_order_lines(plan) {
+        // Numbered steps are a Markdown list already; the closing note is not a step.
+        let bullet = if line.starts_with(char::is_numeric) {
+            ""
         } else {
-            out.push_str(&order);
-        }
+            "\n"
+        };
+        let _ = writeln!(order, "{bullet}{}", escape(&line));
     }
+    order.push('\n');
+    if out.len() + order.len() > budget {
+        out.push_str("*Apply order left out to stay within the comment size limit. Run `talkops plan` to see it.*\n\n");
+    } else {
+        out.push_str(&order);
+    }
+}
 
+/// The full text plan folded in `<details>`, cut at a line boundary to fit.
+fn push_details(out: &mut String, plan: &Plan, budget: usize) {
     // The text plan escapes names, but not everything it shows (ids, for one) comes through
     // `{:?}`; and a backtick run in it must not close the block.
     let detail = escape_block(&render_plan(plan, Style { color: false }));
@@ -140,7 +162,6 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
         );
     }
     out.push_str(&close);
-    out
 }
 
 /// The apply report as Markdown.
