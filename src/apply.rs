@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::api::Client;
+use crate::api::{ApiError, Client};
 use crate::order::StepKind;
 use crate::plan::{Plan, Target};
 use crate::state::{AgentId, PhoneId};
@@ -102,44 +102,19 @@ pub async fn apply(
     parallelism: usize,
     interrupts: &mut UnboundedReceiver<()>,
 ) -> ApplyReport {
-    let steps = &plan.steps;
-    let mut state = vec![State::Waiting; steps.len()];
+    let mut state = vec![State::Waiting; plan.steps.len()];
     let mut running = FuturesUnordered::new();
     let mut interrupted = false;
     let mut abandoned = false;
     let mut puts = 0;
     let parallelism = parallelism.max(1);
     let progress = client.progress();
-    progress.start("applying (PUTs)", steps.len() as u64);
+    progress.start("applying (PUTs)", plan.steps.len() as u64);
 
     loop {
-        // Skip what can no longer run; start what can, up to the limit.
-        for index in 0..steps.len() {
-            if state[index] != State::Waiting {
-                continue;
-            }
-            let blocked = steps[index]
-                .after
-                .iter()
-                .find_map(|&dep| match &state[dep] {
-                    State::Failed(_) | State::Skipped(_) => Some(dep),
-                    _ => None,
-                });
-            if let Some(dep) = blocked {
-                state[index] = State::Skipped(blocked_reason(plan, index, dep));
-                continue;
-            }
-            if interrupted {
-                continue;
-            }
-            let ready = steps[index]
-                .after
-                .iter()
-                .all(|&dep| matches!(state[dep], State::Done { .. }));
-            if ready && running.len() < parallelism {
-                state[index] = State::Running;
-                running.push(run_step(client, plan, index));
-            }
+        let room = parallelism.saturating_sub(running.len());
+        for index in advance(plan, &mut state, interrupted, room) {
+            running.push(run_step(client, plan, index));
         }
         if running.is_empty() {
             break;
@@ -164,7 +139,47 @@ pub async fn apply(
     }
     drop(running);
     progress.finish();
+    report(plan, &state, puts, interrupted, abandoned)
+}
 
+/// Marks the waiting steps that can no longer run (a step they need failed or was skipped)
+/// as skipped, and, unless interrupted, up to `room` steps whose dependencies are done as
+/// running; returns those to start.
+fn advance(plan: &Plan, state: &mut [State], interrupted: bool, room: usize) -> Vec<usize> {
+    let mut start = Vec::new();
+    for index in 0..plan.steps.len() {
+        if state[index] != State::Waiting {
+            continue;
+        }
+        let after = &plan.steps[index].after;
+        let blocked = after.iter().find_map(|&dep| match &state[dep] {
+            State::Failed(_) | State::Skipped(_) => Some(dep),
+            _ => None,
+        });
+        if let Some(dep) = blocked {
+            state[index] = State::Skipped(blocked_reason(plan, index, dep));
+            continue;
+        }
+        let ready = after
+            .iter()
+            .all(|&dep| matches!(state[dep], State::Done { .. }));
+        if !interrupted && ready && start.len() < room {
+            state[index] = State::Running;
+            start.push(index);
+        }
+    }
+    start
+}
+
+/// The report: one result per change of the plan, in plan order.
+fn report(
+    plan: &Plan,
+    state: &[State],
+    puts: usize,
+    interrupted: bool,
+    abandoned: bool,
+) -> ApplyReport {
+    let steps = &plan.steps;
     let mut report = ApplyReport {
         results: Vec::with_capacity(plan.changes.len()),
         unchanged: plan.unchanged,
@@ -181,7 +196,7 @@ pub async fn apply(
         let mine: Vec<usize> = (0..steps.len())
             .filter(|&s| steps[s].change == change_index)
             .collect();
-        let outcome = agent_outcome(plan, &mine, &state, abandoned);
+        let outcome = agent_outcome(plan, &mine, state, abandoned);
         report.results.push(AgentResult {
             id: change.id.clone(),
             name: change.name.clone(),
@@ -284,6 +299,17 @@ async fn run_step(
         .await
     {
         Ok(response) => response,
+        // A request that did not complete may still have reached the server and been applied
+        // (a timeout after the body was sent, a connection reset before the answer): say so,
+        // rather than let "failed" read as "not applied".
+        Err(err @ ApiError::Transport { .. }) => {
+            return (
+                index,
+                Err(format!(
+                    "{err}; the PUT may or may not have been applied: run plan to see"
+                )),
+            )
+        }
         Err(err) => return (index, Err(err.to_string())),
     };
     let mut problems = Vec::new();
