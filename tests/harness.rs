@@ -15,8 +15,8 @@
 //! - that the token never appears in stdout or stderr.
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -511,7 +511,7 @@ pub struct Scenario {
     env: Vec<(String, String)>,
     stdin: Option<Vec<u8>>,
     not_convergent: Option<&'static str>,
-    /// The plans saved by `plan --out` runs: (file, its config paths and targets), so that
+    /// The plans saved by `plan --out` runs: (file, its config paths), so that
     /// an `apply --plan FILE` without config paths can still be checked for convergence.
     saved_plans: Mutex<Vec<(String, Vec<String>)>>,
 }
@@ -707,13 +707,17 @@ impl Scenario {
             );
         }
         let invocation = Invocation::parse(args);
-        if let Some(file) = &invocation.saved_plan_out {
+        if let (Some(file), 0) = (&invocation.saved_plan_out, out.code) {
             self.saved_plans
                 .lock()
                 .expect("saved plans")
-                .push((file.clone(), invocation.plan_args()));
+                .push((file.clone(), invocation.paths.clone()));
         }
-        if invocation.command == "apply" && out.code == 0 && self.not_convergent.is_none() {
+        if invocation.command == "apply"
+            && !invocation.help
+            && out.code == 0
+            && self.not_convergent.is_none()
+        {
             self.check_convergence(&invocation, &out);
         }
         out
@@ -725,21 +729,22 @@ impl Scenario {
     fn check_convergence(&self, apply: &Invocation, applied: &Output) {
         let mut args = vec!["plan".to_owned(), "--detailed-exitcode".to_owned()];
         args.extend(apply.api.iter().cloned());
-        if apply.paths.is_empty() {
-            let Some(file) = &apply.saved_plan_in else {
-                panic!("harness: an apply with no config paths and no --plan: {apply:?}");
-            };
-            let saved = self.saved_plans.lock().expect("saved plans");
-            let Some((_, plan_args)) = saved.iter().rev().find(|(f, _)| f == file) else {
-                panic!(
-                    "harness: {file} was not saved by a `plan --out` of this scenario, so the \
-                     config it came from is unknown: give the apply config paths, or build \
-                     the test with `.not_convergent(reason)`"
-                );
-            };
-            args.extend(plan_args.iter().cloned());
-        } else {
-            args.extend(apply.plan_args());
+        match &apply.saved_plan_in {
+            None => args.extend(apply.plan_args()),
+            Some(file) => {
+                // A saved plan was made for its own `--target`s, which the file records.
+                let text = std::fs::read_to_string(self.dir().join(file)).expect("saved plan");
+                let saved: serde_json::Value = serde_json::from_str(&text).expect("saved plan");
+                for target in saved["targets"].as_array().into_iter().flatten() {
+                    let target = target.as_str().expect("a target is a string");
+                    args.extend(["--target".to_owned(), target.to_owned()]);
+                }
+                if apply.paths.is_empty() {
+                    args.extend(self.saved_plan_paths(file));
+                } else {
+                    args.extend(apply.paths.iter().cloned());
+                }
+            }
         }
         let before = self.sim.journal().len();
         // With the scenario's stdin again, for a config read from `-` or /dev/stdin.
@@ -761,6 +766,20 @@ impl Scenario {
             applied.stdout,
             applied.stderr
         );
+    }
+
+    /// The config paths of the `plan --out` run of this scenario that saved `file`.
+    #[track_caller]
+    fn saved_plan_paths(&self, file: &str) -> Vec<String> {
+        let saved = self.saved_plans.lock().expect("saved plans");
+        let Some((_, paths)) = saved.iter().rev().find(|(f, _)| f == file) else {
+            panic!(
+                "harness: {file} was not saved by a `plan --out` of this scenario, so the \
+                 config it came from is unknown: give the apply config paths, or build the \
+                 test with `.not_convergent(reason)`"
+            );
+        };
+        paths.clone()
     }
 
     #[track_caller]
@@ -830,6 +849,8 @@ struct Invocation {
     saved_plan_in: Option<String>,
     /// `plan --out FILE`.
     saved_plan_out: Option<String>,
+    /// `--help`: talkops prints its help and does nothing else.
+    help: bool,
 }
 
 impl Invocation {
@@ -869,12 +890,22 @@ impl Invocation {
                 }
                 "--plan" => invocation.saved_plan_in = value(),
                 "--out" => invocation.saved_plan_out = value(),
-                "--format" | "--color" | "--parallelism" | "--max-change-percent"
+                "--format"
+                | "--color"
+                | "--parallelism"
+                | "--max-change-percent"
                 | "--change-guard-min-agents" => {
                     value();
                 }
-                "--auto-approve" | "--force" | "--allow-unrouted" | "--detailed-exitcode"
-                | "--verbose" | "-v" | "--quiet" | "-q" | "--help" | "-h" => {}
+                "--auto-approve"
+                | "--force"
+                | "--allow-unrouted"
+                | "--detailed-exitcode"
+                | "--verbose"
+                | "-v"
+                | "--quiet"
+                | "-q" => {}
+                "--help" | "-h" => invocation.help = true,
                 _ => {
                     // A command line that clap refuses never succeeds; one it accepts must
                     // be understood here.
@@ -889,11 +920,7 @@ impl Invocation {
 
     /// The arguments of a plan of the same config: `--target`s, then the paths.
     fn plan_args(&self) -> Vec<String> {
-        self.targets
-            .iter()
-            .chain(&self.paths)
-            .cloned()
-            .collect()
+        self.targets.iter().chain(&self.paths).cloned().collect()
     }
 }
 
