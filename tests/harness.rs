@@ -336,7 +336,7 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     /// The exit code (-1 if killed by a signal); already asserted unless the run was built
-    /// with [`Test::any_code`] or [`Scenario::run_any`].
+    /// with [`Test::any_code`].
     pub code: i32,
     pub journal: Vec<JournalEntry>,
     pub agents: Vec<AgentState>,
@@ -539,12 +539,6 @@ impl Scenario {
     #[track_caller]
     pub fn run_expect(&self, code: i32, args: &[&str]) -> Output {
         self.run_with(Expect::Code(code), &owned(args), None)
-    }
-
-    /// Runs talkops with `args`, whatever its exit code; the test reads `Output::code`.
-    #[track_caller]
-    pub fn run_any(&self, args: &[&str]) -> Output {
-        self.run_with(Expect::Any, &owned(args), None)
     }
 
     /// Every request the simulator has seen so far.
