@@ -25,7 +25,6 @@ fn apply_puts_exactly_the_agents_that_differ_then_a_second_plan_is_empty() {
         .file("agents.yaml", CHANGES)
         .args(&["apply", "--auto-approve", "agents.yaml"])
         .run();
-    out.code(0);
     assert_eq!(
         out.put_set(),
         ["/api/v1/agents/a-1/calling", "/api/v1/agents/a-4/calling"]
@@ -50,14 +49,10 @@ fn apply_puts_exactly_the_agents_that_differ_then_a_second_plan_is_empty() {
 #[test]
 fn after_apply_a_second_plan_against_the_same_server_is_empty() {
     let scenario = Test::new().file("agents.yaml", CHANGES).start();
-    scenario
-        .run(&["plan", "--detailed-exitcode", "agents.yaml"])
-        .code(2);
-    scenario
-        .run(&["apply", "--auto-approve", "agents.yaml"])
-        .code(0);
+    scenario.run_expect(2, &["plan", "--detailed-exitcode", "agents.yaml"]);
+    scenario.run(&["apply", "--auto-approve", "agents.yaml"]);
     let again = scenario.run(&["plan", "--detailed-exitcode", "agents.yaml"]);
-    again.code(0).wrote_nothing();
+    again.wrote_nothing();
     assert!(
         again
             .stdout
@@ -68,7 +63,6 @@ fn after_apply_a_second_plan_against_the_same_server_is_empty() {
     // And a second apply has nothing to do.
     scenario
         .run(&["apply", "--auto-approve", "agents.yaml"])
-        .code(0)
         .wrote_nothing();
 }
 
@@ -82,7 +76,6 @@ fn an_omitted_phone_numbers_sends_and_keeps_the_current_numbers() {
         )
         .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
         .run();
-    out.code(0);
     assert_eq!(
         out.puts()[0].body,
         Some(json!({"direction": "outbound", "phone_number_ids": ["n-100", "n-101"]}))
@@ -101,7 +94,6 @@ fn an_empty_list_removes_every_number() {
         )
         .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
         .run();
-    out.code(0);
     assert_eq!(
         out.puts()[0].body,
         Some(json!({"direction": "inbound", "phone_number_ids": []}))
@@ -115,7 +107,6 @@ fn undeclared_agents_are_never_touched() {
         .file("agents.yaml", CHANGES)
         .args(&["apply", "--auto-approve", "agents.yaml"])
         .run();
-    out.code(0);
     let before = crate::harness::standard_seed();
     for id in ["a-2", "a-3", "a-5", "a-6", "a-7"] {
         let seed = before.agents.iter().find(|a| a.id == id).expect("seeded");
@@ -140,7 +131,7 @@ fn nothing_to_apply_makes_no_put() {
         .file("agents.yaml", MATCHING)
         .args(&["apply", "--auto-approve", "agents.yaml"])
         .run();
-    out.code(0).wrote_nothing();
+    out.wrote_nothing();
     assert!(out.stdout.contains("Nothing to apply."), "{}", out.stdout);
 }
 
@@ -149,9 +140,9 @@ fn without_a_terminal_apply_refuses_unless_auto_approved() {
     let out = Test::new()
         .file("agents.yaml", CHANGES)
         .args(&["apply", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1)
-        .wrote_nothing()
+    out.wrote_nothing()
         .stderr_has(&["refusing to apply without confirmation", "--auto-approve"]);
 }
 
@@ -161,7 +152,6 @@ fn apply_report_is_snapshot_tested() {
         .file("agents.yaml", CHANGES)
         .args(&["apply", "--auto-approve", "agents.yaml"])
         .run();
-    out.code(0);
     insta::assert_snapshot!("apply_report", out.stdout);
 }
 
@@ -173,7 +163,6 @@ fn on_a_terminal_apply_asks_and_yes_applies() {
         .terminal("yes\n")
         .no_color()
         .run();
-    out.code(0);
     assert!(
         out.stdout.contains("Only 'yes' will be accepted:"),
         "{}",
@@ -193,8 +182,9 @@ fn on_a_terminal_any_answer_but_yes_cancels_and_writes_nothing() {
         .file("agents.yaml", CHANGES)
         .args(&["apply", "agents.yaml"])
         .terminal("y\n")
+        .expect_code(1)
         .run();
-    out.code(1).wrote_nothing();
+    out.wrote_nothing();
     assert!(
         out.stdout.contains("apply cancelled; nothing was changed"),
         "{}",
@@ -209,7 +199,6 @@ fn on_a_terminal_the_plan_is_coloured() {
         .args(&["plan", "agents.yaml"])
         .terminal("")
         .run();
-    out.code(0);
     assert!(
         out.stdout.contains("\x1b[32m    + number: +14155550300"),
         "{:?}",
@@ -223,8 +212,8 @@ fn a_refused_agent_is_reported_with_the_servers_reason_and_the_others_still_land
         .refuse("a-4", "Agent is locked by a running campaign")
         .file("agents.yaml", CHANGES)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1);
     assert_eq!(
         out.put_set(),
         ["/api/v1/agents/a-1/calling", "/api/v1/agents/a-4/calling"]
@@ -251,8 +240,8 @@ fn a_response_that_does_not_show_the_desired_settings_is_a_failure() {
             "agents:\n  - name: Support\n    direction: inbound\n    phone_numbers: [\"+14155550100\", \"+14155550300\"]\n  - name: Night\n    direction: inbound\n    phone_numbers: [\"+14155550400\", \"+14155550101\"]\n",
         )
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1);
     assert!(
         out.stdout.contains(
             "failed  agent \"Support\" (id a-1): the server accepted the change but reports phone number ids are [n-100, n-101, n-300], not [n-100, n-300]"

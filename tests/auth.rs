@@ -9,8 +9,9 @@ fn a_missing_token_names_the_variable_and_sends_nothing() {
         .token(None)
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&["TALKOVER_TOKEN is not set"]);
+    out.stderr_has(&["TALKOVER_TOKEN is not set"]);
     assert!(out.journal.is_empty());
 }
 
@@ -20,8 +21,9 @@ fn an_empty_token_is_an_error() {
         .token(Some(""))
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&["TALKOVER_TOKEN is empty"]);
+    out.stderr_has(&["TALKOVER_TOKEN is empty"]);
 }
 
 #[test]
@@ -31,9 +33,9 @@ fn a_rejected_token_is_a_clear_error_that_does_not_echo_it() {
         .token(Some(wrong))
         .file("agents.yaml", MATCHING)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1)
-        .wrote_nothing()
+    out.wrote_nothing()
         .stderr_has(&["the API rejected the token in TALKOVER_TOKEN (401: Unauthenticated.)"]);
     assert!(
         !out.stderr.contains(wrong) && !out.stdout.contains(wrong),
@@ -49,9 +51,9 @@ fn plain_http_is_refused_off_loopback() {
         .api_url("http://app.talkover.example")
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1)
-        .stderr_has(&["refusing to send the token over plain http"]);
+    out.stderr_has(&["refusing to send the token over plain http"]);
 }
 
 #[test]
@@ -66,8 +68,9 @@ fn an_unreachable_api_says_where_it_tried() {
         .api_url(&url)
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&[
+    out.stderr_has(&[
         &format!("cannot read the environment at {url}"),
         "GET /api/v1/",
     ]);
@@ -81,7 +84,6 @@ fn the_api_url_flag_wins_over_the_environment_variable() {
         .start();
     let url = scenario.url();
     let out = scenario.run(&["plan", "--api-url", &url, "agents.yaml"]);
-    out.code(0);
     assert!(!out.journal.is_empty());
 }
 
@@ -92,8 +94,9 @@ fn a_token_put_in_the_url_variable_by_mistake_is_not_echoed() {
         .api_url(crate::harness::TOKEN)
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&["contains the token (not shown)"]);
+    out.stderr_has(&["contains the token (not shown)"]);
     // The token in the path of an otherwise valid URL is refused the same way.
     let out = Test::new()
         .api_url(&format!(
@@ -102,9 +105,9 @@ fn a_token_put_in_the_url_variable_by_mistake_is_not_echoed() {
         ))
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1)
-        .stderr_has(&["contains the token (not shown)"])
+    out.stderr_has(&["contains the token (not shown)"])
         .wrote_nothing();
     assert!(out.journal.is_empty());
 }

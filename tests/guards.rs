@@ -10,14 +10,14 @@ fn guarded(config: &str, extra: &[&str], warning: &str, flags: &[&str]) {
     plan_args.extend_from_slice(extra);
     plan_args.push("agents.yaml");
     let plan = scenario.run(&plan_args);
-    plan.code(0).wrote_nothing();
+    plan.wrote_nothing();
     assert!(plan.stdout.contains(warning), "{}", plan.stdout);
 
     let mut apply_args = vec!["apply", "--auto-approve"];
     apply_args.extend_from_slice(extra);
     apply_args.push("agents.yaml");
-    let refused = scenario.run(&apply_args);
-    refused.code(1).wrote_nothing().stderr_has(&[
+    let refused = scenario.run_expect(1, &apply_args);
+    refused.wrote_nothing().stderr_has(&[
         "refusing to apply",
         flags.join(" and ").as_str(),
         "Nothing was changed",
@@ -25,7 +25,6 @@ fn guarded(config: &str, extra: &[&str], warning: &str, flags: &[&str]) {
 
     apply_args.splice(2..2, flags.iter().copied());
     let applied = scenario.run(&apply_args);
-    applied.code(0);
     assert!(!applied.puts().is_empty());
 }
 
@@ -80,7 +79,6 @@ fn the_callback_role_is_read_only_when_an_inbound_agent_turns_outbound() {
         )
         .args(&["plan", "agents.yaml"])
         .run();
-    out.code(0);
     assert!(
         !out.journal
             .iter()

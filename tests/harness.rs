@@ -2,9 +2,20 @@
 //! config files to a temporary directory, runs the `talkops` binary there, and returns its
 //! output, exit code and the simulator's journal and end state.
 //!
-//! Every run also asserts that the token never appears in stdout or stderr.
+//! Every run also asserts, as `just`'s `tests/test.rs` does, what every test would otherwise
+//! have to remember:
+//! - its exit code: 0 unless the test states another before running ([`Test::expect_code`],
+//!   [`Scenario::run_expect`]); a different code fails the test with stdout and stderr shown;
+//! - that it ends within [`RUN_TIMEOUT`]: a hung binary is killed and fails its test, with
+//!   its output so far, instead of hanging CI (a bound on hangs, not a speed assertion);
+//! - that a successful `apply` converged: the harness runs `plan --detailed-exitcode` with the
+//!   same config paths (and `--target`s) against the same simulator and asserts exit 0 and no
+//!   writes. A test whose apply legitimately does not converge opts out with a reason
+//!   ([`Test::not_convergent`]);
+//! - that the token never appears in stdout or stderr.
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -101,6 +112,24 @@ pub const MATCHING: &str = r#"agents:
 /// A change to the simulator's configuration, applied before it starts.
 type Tweak = Box<dyn FnOnce(&mut SimConfig)>;
 
+/// How long one run of talkops may take before the harness kills it and fails its test.
+/// Generous on purpose (the slowest test, with its retries and 1.5 s latencies, takes a few
+/// seconds): it turns a hung binary into a failure instead of a hung CI job, and says nothing
+/// about speed.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How often a bounded wait looks at the child again. Short, since every run waits for it
+/// once after the child has ended.
+const POLL: Duration = Duration::from_millis(5);
+
+/// The exit code a run must end with.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    Code(i32),
+    /// For the few runs that may end either way; the test reads [`Output::code`] itself.
+    Any,
+}
+
 /// Builds one run of the binary against a fresh simulator.
 pub struct Test {
     seed: Seed,
@@ -116,29 +145,114 @@ pub struct Test {
     tweaks: Vec<Tweak>,
     env: Vec<(String, String)>,
     stdin: Option<Vec<u8>>,
+    expect: Expect,
+    not_convergent: Option<&'static str>,
+}
+
+/// A started child whose stdout and stderr are copied into buffers as it runs, so that the
+/// harness can wait for it with a deadline and still show what it wrote.
+struct Child {
+    child: std::process::Child,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Child {
+    /// Spawns `command` (whose stdout and stderr must be piped) in a process group of its
+    /// own, so that a timeout kills what it started too (`script`'s shell and talkops).
+    fn spawn(mut command: Command) -> Child {
+        command.process_group(0);
+        let mut child = command.spawn().expect("talkops runs");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            drain(child.stdout.take().expect("piped stdout"), stdout.clone()),
+            drain(child.stderr.take().expect("piped stderr"), stderr.clone()),
+        ];
+        Child {
+            child,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    /// Waits for the child to end and its output to be read, at most [`RUN_TIMEOUT`] in all;
+    /// past it, kills the child's process group and fails with the output so far.
+    #[track_caller]
+    fn wait(mut self, what: &str) -> std::process::Output {
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("talkops can be waited for") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                self.kill_and_fail(what);
+            }
+            std::thread::sleep(POLL);
+        };
+        // The pipes close when the last process holding them ends; a leftover grandchild
+        // could keep them open, so this wait is bounded too.
+        while !self.readers.iter().all(|r| r.is_finished()) {
+            if Instant::now() >= deadline {
+                self.kill_and_fail(what);
+            }
+            std::thread::sleep(POLL);
+        }
+        for reader in self.readers.drain(..) {
+            reader.join().expect("output reader");
+        }
+        std::process::Output {
+            status,
+            stdout: take(&self.stdout),
+            stderr: take(&self.stderr),
+        }
+    }
+
+    #[track_caller]
+    fn kill_and_fail(&mut self, what: &str) -> ! {
+        // The whole group: `script` leaves talkops behind it otherwise.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let shown = |buffer: &Arc<Mutex<Vec<u8>>>| {
+            String::from_utf8_lossy(&buffer.lock().expect("output buffer")).into_owned()
+        };
+        panic!(
+            "{what} did not finish within {RUN_TIMEOUT:?} and was killed\n--- stdout so far\n{}\n--- stderr so far\n{}",
+            shown(&self.stdout),
+            shown(&self.stderr)
+        );
+    }
+}
+
+fn take(buffer: &Arc<Mutex<Vec<u8>>>) -> Vec<u8> {
+    std::mem::take(&mut *buffer.lock().expect("output buffer"))
 }
 
 /// A run of talkops in progress.
 pub struct Running {
-    child: std::process::Child,
+    child: Child,
+    args: Vec<String>,
     before: usize,
 }
 
 impl Running {
     /// The process id, to signal it.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.child.id()
     }
 }
 
 /// A run of talkops whose output the test reads while it runs, and whose stdin stays open
 /// (for a prompt): see [`Scenario::spawn_watched`] and [`Scenario::spawn_terminal`].
 pub struct Watched {
-    child: std::process::Child,
+    child: Child,
     stdin: Option<std::process::ChildStdin>,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
+    args: Vec<String>,
     before: usize,
 }
 
@@ -163,7 +277,7 @@ fn drain(
 impl Watched {
     /// What talkops has written to stdout so far (on a terminal: stdout and stderr).
     pub fn stdout_so_far(&self) -> String {
-        String::from_utf8_lossy(&self.stdout.lock().expect("output buffer")).into_owned()
+        String::from_utf8_lossy(&self.child.stdout.lock().expect("output buffer")).into_owned()
     }
 
     /// Waits until stdout holds `text`, polling; fails after 60 seconds or if talkops exits
@@ -172,9 +286,14 @@ impl Watched {
     pub fn wait_for(&mut self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !self.stdout_so_far().contains(text) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // Its last output may still be in the pipe.
-                std::thread::sleep(Duration::from_millis(50));
+            if let Ok(Some(status)) = self.child.child.try_wait() {
+                // Its last output may still be in the pipe: wait (bounded) for the readers.
+                let readers_done = Instant::now() + Duration::from_secs(10);
+                while !self.child.readers.iter().all(|r| r.is_finished())
+                    && Instant::now() < readers_done
+                {
+                    std::thread::sleep(POLL);
+                }
                 assert!(
                     self.stdout_so_far().contains(text),
                     "talkops ended ({status}) before writing {text:?}:\n{}",
@@ -195,7 +314,7 @@ impl Watched {
     #[track_caller]
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args([format!("-{name}"), self.child.id().to_string()])
+            .args([format!("-{name}"), self.child.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -{name} failed");
@@ -216,6 +335,8 @@ impl Watched {
 pub struct Output {
     pub stdout: String,
     pub stderr: String,
+    /// The exit code (-1 if killed by a signal); already asserted unless the run was built
+    /// with [`Test::any_code`].
     pub code: i32,
     pub journal: Vec<JournalEntry>,
     pub agents: Vec<AgentState>,
@@ -237,6 +358,8 @@ impl Test {
             tweaks: Vec::new(),
             env: Vec::new(),
             stdin: None,
+            expect: Expect::Code(0),
+            not_convergent: None,
         }
     }
 
@@ -317,6 +440,27 @@ impl Test {
         self
     }
 
+    /// The exit code [`Test::run`] must end with (default 0).
+    pub fn expect_code(mut self, code: i32) -> Test {
+        self.expect = Expect::Code(code);
+        self
+    }
+
+    /// Lets [`Test::run`] end with any code, for a test that checks `Output::code` itself
+    /// (e.g. "not a panic", or a case table of valid and invalid inputs).
+    pub fn any_code(mut self) -> Test {
+        self.expect = Expect::Any;
+        self
+    }
+
+    /// Skips the convergence check after every successful `apply` of this test (its
+    /// [`Test::run`], or every run of its [`Scenario`]), because `reason`: for a simulator
+    /// whose answers a second plan would not agree with, not to hide a bug.
+    pub fn not_convergent(mut self, reason: &'static str) -> Test {
+        self.not_convergent = Some(reason);
+        self
+    }
+
     /// Starts the simulator and writes the files, for tests that run talkops more than once
     /// against the same server.
     pub fn start(self) -> Scenario {
@@ -340,15 +484,19 @@ impl Test {
             no_color: self.no_color,
             env: self.env,
             stdin: self.stdin,
+            not_convergent: self.not_convergent,
+            saved_plans: Mutex::new(Vec::new()),
         }
     }
 
-    /// Starts a scenario and runs talkops once with the builder's arguments.
+    /// Starts a scenario and runs talkops once with the builder's arguments, asserting its
+    /// exit code (see [`Test::expect_code`]).
     #[track_caller]
     pub fn run(self) -> Output {
         let args = self.args.clone();
         let terminal = self.terminal.clone();
-        self.start().run_with(&args, terminal.as_deref())
+        let expect = self.expect;
+        self.start().run_with(expect, &args, terminal.as_deref())
     }
 }
 
@@ -362,6 +510,10 @@ pub struct Scenario {
     no_color: bool,
     env: Vec<(String, String)>,
     stdin: Option<Vec<u8>>,
+    not_convergent: Option<&'static str>,
+    /// The plans saved by `plan --out` runs: (file, its config paths), so that
+    /// an `apply --plan FILE` without config paths can still be checked for convergence.
+    saved_plans: Mutex<Vec<(String, Vec<String>)>>,
 }
 
 impl Scenario {
@@ -375,11 +527,18 @@ impl Scenario {
         self.dir.path()
     }
 
-    /// Runs talkops with `args`; the output's journal holds only this run's requests.
+    /// Runs talkops with `args` and asserts exit 0; the output's journal holds only this
+    /// run's requests.
     #[track_caller]
     pub fn run(&self, args: &[&str]) -> Output {
-        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        self.run_with(&args, None)
+        self.run_expect(0, args)
+    }
+
+    /// Runs talkops with `args` and asserts exit `code`. (The code comes first so that it
+    /// reads as the expectation, ahead of a long argument list.)
+    #[track_caller]
+    pub fn run_expect(&self, code: i32, args: &[&str]) -> Output {
+        self.run_with(Expect::Code(code), &owned(args), None)
     }
 
     /// Every request the simulator has seen so far.
@@ -391,10 +550,12 @@ impl Scenario {
     pub fn spawn(&self, args: &[&str]) -> Running {
         let before = self.sim.journal().len();
         let mut command = Command::new(env!("CARGO_BIN_EXE_talkops"));
-        command.args(args).stdin(Stdio::null());
+        command.args(args);
         self.environment(&mut command);
+        command.stdin(Stdio::null());
         Running {
-            child: command.spawn().expect("talkops runs"),
+            child: Child::spawn(command),
+            args: owned(args),
             before,
         }
     }
@@ -402,8 +563,8 @@ impl Scenario {
     /// Starts talkops with stdout and stderr read as it runs (see [`Watched::wait_for`]).
     pub fn spawn_watched(&self, args: &[&str]) -> Watched {
         let mut command = Command::new(env!("CARGO_BIN_EXE_talkops"));
-        command.args(args).stdin(Stdio::null());
-        self.watch(command)
+        command.args(args);
+        self.watch(command, args, Stdio::null())
     }
 
     /// Starts talkops on a pseudo-terminal (util-linux `script`) whose input stays open, so
@@ -411,58 +572,39 @@ impl Scenario {
     /// stdout and stderr arrive together in stdout, with `\r\n` line ends.
     pub fn spawn_terminal(&self, args: &[&str]) -> Watched {
         let mut command = Command::new("script");
-        command
-            .args(["-qec", &shell_line(args), "/dev/null"])
-            .stdin(Stdio::piped());
-        self.watch(command)
+        command.args(["-qec", &shell_line(args), "/dev/null"]);
+        self.watch(command, args, Stdio::piped())
     }
 
-    fn watch(&self, mut command: Command) -> Watched {
+    fn watch(&self, mut command: Command, args: &[&str], stdin: Stdio) -> Watched {
         let before = self.sim.journal().len();
         self.environment(&mut command);
-        let mut child = command.spawn().expect("talkops runs");
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let readers = vec![
-            drain(child.stdout.take().expect("piped stdout"), stdout.clone()),
-            drain(child.stderr.take().expect("piped stderr"), stderr.clone()),
-        ];
+        command.stdin(stdin);
+        let mut child = Child::spawn(command);
         Watched {
-            stdin: child.stdin.take(),
+            stdin: child.child.stdin.take(),
             child,
-            stdout,
-            stderr,
-            readers,
+            args: owned(args),
             before,
         }
     }
 
     /// Waits for a run started with [`Scenario::spawn_watched`] or
-    /// [`Scenario::spawn_terminal`].
+    /// [`Scenario::spawn_terminal`] and asserts that it ended with `code`.
     #[track_caller]
-    pub fn finish_watched(&self, mut watched: Watched) -> Output {
+    pub fn finish_watched(&self, code: i32, mut watched: Watched) -> Output {
         drop(watched.stdin.take());
-        let status = watched.child.wait().expect("talkops finishes");
-        for reader in watched.readers.drain(..) {
-            reader.join().expect("output reader");
-        }
-        let take = |buffer: &Arc<Mutex<Vec<u8>>>| {
-            std::mem::take(&mut *buffer.lock().expect("output buffer"))
-        };
-        let output = std::process::Output {
-            status,
-            stdout: take(&watched.stdout),
-            stderr: take(&watched.stderr),
-        };
-        self.output(output, watched.before)
+        let output = watched.child.wait("talkops");
+        self.output(Expect::Code(code), &watched.args, output, watched.before)
     }
 
     /// Runs talkops with stdout a pipe whose read end is closed before talkops starts, so
-    /// that every write to stdout fails (EPIPE), as under `| head -0`. (A shell waits for a
-    /// go-ahead line on stdin while the test closes the read end, then execs talkops: the
-    /// order is certain without `std::io::pipe`, which is newer than the MSRV.)
+    /// that every write to stdout fails (EPIPE), as under `| head -0`, and asserts that it
+    /// ended with `code`. (A shell waits for a go-ahead line on stdin while the test closes
+    /// the read end, then execs talkops: the order is certain without `std::io::pipe`, which
+    /// is newer than the MSRV.)
     #[track_caller]
-    pub fn run_with_closed_stdout(&self, args: &[&str]) -> Output {
+    pub fn run_with_closed_stdout(&self, code: i32, args: &[&str]) -> Output {
         let before = self.sim.journal().len();
         let mut command = Command::new("sh");
         command
@@ -473,23 +615,35 @@ impl Scenario {
             ])
             .args(args);
         self.environment(&mut command);
-        command.stdin(Stdio::piped());
+        command.stdin(Stdio::piped()).process_group(0);
         let mut child = command.spawn().expect("talkops runs");
         drop(child.stdout.take());
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![drain(
+            child.stderr.take().expect("piped stderr"),
+            stderr.clone(),
+        )];
         let mut stdin = child.stdin.take().expect("piped stdin");
         stdin
             .write_all(b"go\n")
             .expect("the shell reads its go-ahead");
         drop(stdin);
-        let output = child.wait_with_output().expect("talkops finishes");
-        self.output(output, before)
+        let child = Child {
+            child,
+            stdout: Arc::new(Mutex::new(Vec::new())),
+            stderr,
+            readers,
+        };
+        let output = child.wait("talkops");
+        self.output(Expect::Code(code), &owned(args), output, before)
     }
 
-    /// Waits for a run started with [`Scenario::spawn`].
+    /// Waits for a run started with [`Scenario::spawn`] and asserts that it ended with
+    /// `code`.
     #[track_caller]
-    pub fn finish(&self, running: Running) -> Output {
-        let output = running.child.wait_with_output().expect("talkops finishes");
-        self.output(output, running.before)
+    pub fn finish(&self, code: i32, running: Running) -> Output {
+        let output = running.child.wait("talkops");
+        self.output(Expect::Code(code), &running.args, output, running.before)
     }
 
     fn environment(&self, command: &mut Command) {
@@ -514,8 +668,16 @@ impl Scenario {
         }
     }
 
+    /// Checks what every run must show (the token absent, the exit code expected), then,
+    /// after an `apply` that succeeded, that it converged.
     #[track_caller]
-    fn output(&self, output: std::process::Output, before: usize) -> Output {
+    fn output(
+        &self,
+        expect: Expect,
+        args: &[String],
+        output: std::process::Output,
+        before: usize,
+    ) -> Output {
         let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
         let stderr = String::from_utf8(output.stderr).expect("utf-8 stderr");
         for (stream, text) in [("stdout", &stdout), ("stderr", &stderr)] {
@@ -524,50 +686,235 @@ impl Scenario {
                 "the token leaked into {stream}:\n{text}"
             );
         }
-        Output {
+        let out = Output {
             stdout,
             stderr,
             code: output.status.code().unwrap_or(-1),
             journal: self.sim.journal().split_off(before),
             agents: self.sim.agents(),
+        };
+        if let Expect::Code(expected) = expect {
+            assert_eq!(
+                out.code, expected,
+                "talkops {args:?} exited {}, expected {expected}\n--- stdout\n{}\n--- stderr\n{}",
+                out.code, out.stdout, out.stderr
+            );
         }
+        let invocation = Invocation::parse(args);
+        if let (Some(file), 0) = (&invocation.saved_plan_out, out.code) {
+            self.saved_plans
+                .lock()
+                .expect("saved plans")
+                .push((file.clone(), invocation.paths.clone()));
+        }
+        if invocation.command == "apply"
+            && !invocation.help
+            && out.code == 0
+            && self.not_convergent.is_none()
+        {
+            self.check_convergence(&invocation, &out);
+        }
+        out
+    }
+
+    /// Plans the config that a successful apply just applied, against the same server: it
+    /// must have nothing left to change.
+    #[track_caller]
+    fn check_convergence(&self, apply: &Invocation, applied: &Output) {
+        let mut args = vec!["plan".to_owned(), "--detailed-exitcode".to_owned()];
+        args.extend(apply.api.iter().cloned());
+        match &apply.saved_plan_in {
+            None => args.extend(apply.plan_args()),
+            Some(file) => {
+                // A saved plan was made for its own `--target`s, which the file records.
+                let text = std::fs::read_to_string(self.dir().join(file)).expect("saved plan");
+                let saved: serde_json::Value = serde_json::from_str(&text).expect("saved plan");
+                for target in saved["targets"].as_array().into_iter().flatten() {
+                    let target = target.as_str().expect("a target is a string");
+                    args.extend(["--target".to_owned(), target.to_owned()]);
+                }
+                if apply.paths.is_empty() {
+                    args.extend(self.saved_plan_paths(file));
+                } else {
+                    args.extend(apply.paths.iter().cloned());
+                }
+            }
+        }
+        let before = self.sim.journal().len();
+        // With the scenario's stdin again, for a config read from `-` or /dev/stdin.
+        let output = self.execute(&args, None, "the convergence check after apply");
+        let code = output.status.code().unwrap_or(-1);
+        let writes: Vec<_> = self
+            .sim
+            .journal()
+            .split_off(before)
+            .into_iter()
+            .filter(JournalEntry::is_write)
+            .collect();
+        assert!(
+            code == 0 && writes.is_empty(),
+            "apply succeeded but did not converge: talkops {args:?} exited {code} (expected 0; \
+             writes: {writes:?})\n--- plan stdout\n{}\n--- plan stderr\n{}\n--- apply stdout\n{}\n--- apply stderr\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            applied.stdout,
+            applied.stderr
+        );
+    }
+
+    /// The config paths of the `plan --out` run of this scenario that saved `file`.
+    #[track_caller]
+    fn saved_plan_paths(&self, file: &str) -> Vec<String> {
+        let saved = self.saved_plans.lock().expect("saved plans");
+        let Some((_, paths)) = saved.iter().rev().find(|(f, _)| f == file) else {
+            panic!(
+                "harness: {file} was not saved by a `plan --out` of this scenario, so the \
+                 config it came from is unknown: give the apply config paths, or build the \
+                 test with `.not_convergent(reason)`"
+            );
+        };
+        paths.clone()
     }
 
     #[track_caller]
-    fn run_with(&self, args: &[String], terminal: Option<&str>) -> Output {
+    fn run_with(&self, expect: Expect, args: &[String], terminal: Option<&str>) -> Output {
         let before = self.sim.journal().len();
+        let output = self.execute(args, terminal, "talkops");
+        self.output(expect, args, output, before)
+    }
+
+    /// Runs talkops to its end (at most [`RUN_TIMEOUT`]), on a terminal if `terminal` is
+    /// the input to type there, else with the scenario's stdin.
+    #[track_caller]
+    fn execute(&self, args: &[String], terminal: Option<&str>, what: &str) -> std::process::Output {
         let binary = env!("CARGO_BIN_EXE_talkops");
         let mut command = match terminal {
             None => {
                 let mut command = Command::new(binary);
-                command.args(args).stdin(if self.stdin.is_some() {
-                    Stdio::piped()
-                } else {
-                    Stdio::null()
-                });
+                command.args(args);
                 command
             }
             Some(_) => {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let line = shell_line(&args);
                 let mut command = Command::new("script");
-                command
-                    .args(["-qec", &line, "/dev/null"])
-                    .stdin(Stdio::piped());
+                command.args(["-qec", &line, "/dev/null"]);
                 command
             }
         };
         self.environment(&mut command);
-        let mut child = command.spawn().expect("talkops runs");
         let input = terminal
             .map(|t| t.as_bytes().to_vec())
             .or_else(|| self.stdin.clone());
-        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-            // talkops may exit before reading all of it (a broken pipe here is its business).
-            let _ = stdin.write_all(&input);
+        command.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        let mut child = Child::spawn(command);
+        if let (Some(input), Some(mut stdin)) = (input, child.child.stdin.take()) {
+            // A thread, so that a talkops that never reads cannot block the harness past
+            // its timeout; talkops may also exit before reading all of it (a broken pipe
+            // here is its business).
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
         }
-        let output = child.wait_with_output().expect("talkops finishes");
-        self.output(output, before)
+        child.wait(what)
+    }
+}
+
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+/// What the harness needs to know of a talkops command line: the command, the config paths
+/// and the flags a convergence plan must repeat. It knows every flag of `plan` and `apply`
+/// and fails loudly on one it does not, so that a new flag cannot silently skip the check.
+#[derive(Debug, Default)]
+struct Invocation {
+    command: String,
+    /// `--api-url` and the retry and timeout flags, with their values.
+    api: Vec<String>,
+    /// `--target` flags, with their values.
+    targets: Vec<String>,
+    paths: Vec<String>,
+    /// `apply --plan FILE`.
+    saved_plan_in: Option<String>,
+    /// `plan --out FILE`.
+    saved_plan_out: Option<String>,
+    /// `--help`: talkops prints its help and does nothing else.
+    help: bool,
+}
+
+impl Invocation {
+    fn parse(args: &[String]) -> Invocation {
+        let mut invocation = Invocation::default();
+        let Some((command, rest)) = args.split_first() else {
+            return invocation;
+        };
+        invocation.command = command.clone();
+        if command != "plan" && command != "apply" {
+            return invocation;
+        }
+        let mut rest = rest.iter();
+        let mut positional_only = false;
+        while let Some(arg) = rest.next() {
+            if positional_only || !arg.starts_with('-') || arg == "-" {
+                invocation.paths.push(arg.clone());
+                continue;
+            }
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) => (flag, Some(value.to_owned())),
+                None => (arg.as_str(), None),
+            };
+            let mut value = || inline.clone().or_else(|| rest.next().cloned());
+            match flag {
+                "--" => positional_only = true,
+                "--api-url" | "--connect-timeout" | "--request-timeout" | "--max-retries"
+                | "--max-retry-wait" => {
+                    if let Some(value) = value() {
+                        invocation.api.extend([flag.to_owned(), value]);
+                    }
+                }
+                "--target" => {
+                    if let Some(value) = value() {
+                        invocation.targets.extend([flag.to_owned(), value]);
+                    }
+                }
+                "--plan" => invocation.saved_plan_in = value(),
+                "--out" => invocation.saved_plan_out = value(),
+                "--format"
+                | "--color"
+                | "--parallelism"
+                | "--max-change-percent"
+                | "--change-guard-min-agents" => {
+                    value();
+                }
+                "--auto-approve"
+                | "--force"
+                | "--allow-unrouted"
+                | "--detailed-exitcode"
+                | "--verbose"
+                | "-v"
+                | "--quiet"
+                | "-q" => {}
+                "--help" | "-h" => invocation.help = true,
+                _ => {
+                    // A command line that clap refuses never succeeds; one it accepts must
+                    // be understood here.
+                    if command == "apply" {
+                        panic!("harness: unknown flag {arg:?} in {args:?}: teach Invocation");
+                    }
+                }
+            }
+        }
+        invocation
+    }
+
+    /// The arguments of a plan of the same config: `--target`s, then the paths.
+    fn plan_args(&self) -> Vec<String> {
+        self.targets.iter().chain(&self.paths).cloned().collect()
     }
 }
 
@@ -588,17 +935,6 @@ fn write(path: &Path, text: &str) {
 }
 
 impl Output {
-    /// Asserts the exit code, showing the output when it differs.
-    #[track_caller]
-    pub fn code(&self, expected: i32) -> &Output {
-        assert_eq!(
-            self.code, expected,
-            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
     /// The PUTs the simulator received.
     pub fn puts(&self) -> Vec<&JournalEntry> {
         self.journal.iter().filter(|e| e.method == "PUT").collect()

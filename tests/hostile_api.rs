@@ -97,7 +97,6 @@ fn numbers_missing_from_the_list_are_read_from_the_agent_not_wiped() {
             .file("agents.yaml", IVR_OUTBOUND)
             .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
             .run();
-        out.code(0);
         let reads: Vec<&str> = out
             .journal
             .iter()
@@ -130,8 +129,9 @@ fn numbers_unknown_even_when_read_alone_refuse_the_agent() {
         })
         .file("agents.yaml", IVR_OUTBOUND)
         .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).wrote_nothing().stderr_has(&[
+    out.wrote_nothing().stderr_has(&[
         "agent \"Legacy IVR\" (id a-5)",
         "the API did not give the phone numbers",
         "cannot plan this agent",
@@ -154,8 +154,9 @@ fn an_unmanaged_agent_that_may_answer_with_unknown_numbers_blocks_the_plan() {
         })
         .file("agents.yaml", config)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).wrote_nothing().stderr_has(&[
+    out.wrote_nothing().stderr_has(&[
         "the environment: agent \"Legacy IVR\" (id a-5) (direction inbound, not managed by this config)",
         "cannot tell which numbers it answers",
     ]);
@@ -181,9 +182,9 @@ fn a_callback_list_that_cannot_be_read_refuses_the_apply() {
                 "agents:\n  - name: Callback\n    direction: outbound\n",
             )
             .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
+            .expect_code(1)
             .run();
-        out.code(1)
-            .wrote_nothing()
+        out.wrote_nothing()
             .stderr_has(&["cannot read the callback agents", expected]);
         assert_eq!(out.agent("a-3").direction, "inbound");
     }
@@ -204,14 +205,13 @@ fn export_of_a_refused_or_empty_answer_fails_and_writes_no_file() {
         let scenario = Test::new()
             .sim(move |c| c.canned = vec![Canned::new("GET", "/api/v1/agents", 200, body)])
             .start();
-        let out = scenario.run(&["export", "--out", "exported.yaml"]);
-        out.code(1).stderr_has(&[expected]);
+        let out = scenario.run_expect(1, &["export", "--out", "exported.yaml"]);
+        out.stderr_has(&[expected]);
         assert!(
             !scenario.dir().join("exported.yaml").exists(),
             "no config was written"
         );
-        let out = scenario.run(&["export"]);
-        out.code(1);
+        let out = scenario.run_expect(1, &["export"]);
         assert!(!out.stdout.contains("agents:"), "{}", out.stdout);
     }
 }
@@ -232,8 +232,8 @@ fn a_put_answered_success_false_fails_with_the_servers_message() {
             "agents:\n  - name: Night\n    direction: inbound\n    phone_numbers: [\"+14155550400\", \"+14155550300\"]\n",
         )
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1);
     assert!(
         out.stdout
             .contains("success: false: Agent is locked by a running campaign"),
@@ -259,8 +259,8 @@ fn a_put_answered_without_data_is_verified_by_reading_the_agent() {
             })
             .file("agents.yaml", NIGHT_GAINS_300)
             .args(&["apply", "--auto-approve", "agents.yaml"])
+            .expect_code(1)
             .run();
-        out.code(1);
         assert!(
             out.journal
                 .iter()
@@ -284,7 +284,6 @@ fn a_put_answered_without_data_is_verified_by_reading_the_agent() {
             .file("agents.yaml", NIGHT_GAINS_300)
             .args(&["apply", "--auto-approve", "agents.yaml"])
             .run();
-        out.code(0);
         assert!(out.stdout.contains("1 changed, 0 failed"), "{}", out.stdout);
     }
 }
@@ -311,8 +310,8 @@ fn a_put_whose_read_back_shows_no_settings_is_unknown_not_changed() {
         })
         .file("agents.yaml", NIGHT_GAINS_300)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1);
     assert!(
         out.stdout.contains("whether it applied is unknown"),
         "{}",
@@ -333,8 +332,8 @@ fn a_put_reporting_a_direction_talkops_does_not_know_failed() {
         })
         .file("agents.yaml", NIGHT_GAINS_300)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1);
     assert!(
         out.stdout.contains("reports direction \"both\""),
         "{}",
@@ -359,9 +358,10 @@ fn absurd_waits_from_the_server_fail_the_request_not_the_process() {
             .sim(move |c| c.canned = vec![canned])
             .file("agents.yaml", MATCHING)
             .args(&["plan", "agents.yaml"])
+            .expect_code(1)
             .run();
         no_panic(&out);
-        out.code(1).stderr_has(&[
+        out.stderr_has(&[
             "429 Too Many Requests (gave up after 1 attempt: the next try would wait 604800s, past --max-retry-wait (120s))",
         ]);
     }
@@ -381,8 +381,7 @@ fn absurd_waits_from_the_server_fail_the_request_not_the_process() {
         .args(&["plan", "-v", "agents.yaml"])
         .run();
     no_panic(&out);
-    out.code(0)
-        .stderr_has(&["429 Too Many Requests; retry 1 of 6 in 0."]);
+    out.stderr_has(&["429 Too Many Requests; retry 1 of 6 in 0."]);
     // A window that resets at the end of time: the PUT after the reads would wait for it.
     let canned = Canned::new(
         "GET",
@@ -396,9 +395,10 @@ fn absurd_waits_from_the_server_fail_the_request_not_the_process() {
         .sim(move |c| c.canned = vec![canned])
         .file("agents.yaml", NIGHT_GAINS_300)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
     no_panic(&out);
-    out.code(1).wrote_nothing();
+    out.wrote_nothing();
     assert!(
         out.stdout.contains("past --max-retry-wait") && out.stdout.contains("0 changed, 1 failed"),
         "{}",
@@ -425,9 +425,9 @@ fn an_absurd_retry_after_mid_apply_fails_that_agent_and_reports() {
         .sim(refused_once("18446744073709551615"))
         .file("agents.yaml", NIGHT_GAINS_300)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
     no_panic(&out);
-    out.code(1);
     assert!(out.stdout.contains("0 changed, 1 failed"), "{}", out.stdout);
     // A date httpdate cannot read is ignored: the PUT is retried after the backoff (well
     // under a second) and the change lands.
@@ -437,8 +437,7 @@ fn an_absurd_retry_after_mid_apply_fails_that_agent_and_reports() {
         .args(&["apply", "--auto-approve", "-v", "agents.yaml"])
         .run();
     no_panic(&out);
-    out.code(0)
-        .stderr_has(&["429 Too Many Requests; retry 1 of 6 in 0."]);
+    out.stderr_has(&["429 Too Many Requests; retry 1 of 6 in 0."]);
     assert_eq!(out.put_paths(), ["/api/v1/agents/a-4/calling"; 2]);
     assert!(out.stdout.contains("1 changed, 0 failed"), "{}", out.stdout);
 }
@@ -531,6 +530,9 @@ fn hostile_values_in_every_header_and_numeric_field_never_panic() {
                 "5",
                 "agents.yaml",
             ])
+            // Some of these answers are refused and others tolerated: only a panic
+            // is wrong here.
+            .any_code()
             .run();
         assert_ne!(out.code, 101, "{shown}: panicked\n{}", out.stderr);
         assert!(!out.stderr.contains("panicked"), "{shown}: {}", out.stderr);
@@ -557,8 +559,9 @@ fn an_unknown_direction_counts_as_answering_its_numbers() {
             "--allow-unrouted",
             "agents.yaml",
         ])
+        .expect_code(1)
         .run();
-    out.code(1).wrote_nothing().stderr_has(&[
+    out.wrote_nothing().stderr_has(&[
         "number +14155550500 would also be answered by inbound agent \"Legacy IVR\" (id a-5) (not managed by this config; its direction is \"both\" (not inbound or outbound), so it may answer it)",
     ]);
 
@@ -570,7 +573,6 @@ fn an_unknown_direction_counts_as_answering_its_numbers() {
         .file("agents.yaml", IVR_OUTBOUND)
         .start();
     let out = scenario.run(&["plan", "agents.yaml"]);
-    out.code(0);
     assert!(
         out.stdout
             .contains("number +14155550500 may go off the air")
@@ -580,12 +582,13 @@ fn an_unknown_direction_counts_as_answering_its_numbers() {
         "{}",
         out.stdout
     );
-    let out = scenario.run(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"]);
-    out.code(1).wrote_nothing().stderr_has(&["--force"]);
-    let out = scenario.run(&["apply", "--auto-approve", "--force", "agents.yaml"]);
-    out.code(1)
-        .wrote_nothing()
-        .stderr_has(&["--allow-unrouted"]);
+    let out = scenario.run_expect(
+        1,
+        &["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"],
+    );
+    out.wrote_nothing().stderr_has(&["--force"]);
+    let out = scenario.run_expect(1, &["apply", "--auto-approve", "--force", "agents.yaml"]);
+    out.wrote_nothing().stderr_has(&["--allow-unrouted"]);
 }
 
 // Case 10: no proxy for a loopback API URL.
@@ -611,7 +614,6 @@ fn a_loopback_api_is_never_reached_through_a_proxy() {
             "agents.yaml",
         ])
         .run();
-    out.code(0);
     assert!(!out.journal.is_empty(), "the simulator was asked directly");
     assert!(
         matches!(proxy.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
@@ -633,8 +635,9 @@ fn credentials_queries_and_fragments_in_the_api_url_are_refused_unechoed() {
             .api_url(url)
             .file("agents.yaml", MATCHING)
             .args(&["plan", "agents.yaml"])
+            .expect_code(1)
             .run();
-        out.code(1).wrote_nothing();
+        out.wrote_nothing();
         assert!(out.journal.is_empty());
         assert!(
             !out.stderr.contains("s3cr3t-pw") && !out.stdout.contains("s3cr3t-pw"),
@@ -655,8 +658,9 @@ fn a_redirect_is_reported_with_its_location_and_not_followed() {
         })
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&[
+    out.stderr_has(&[
         "the API answered 301, redirecting to http://talkover.invalid/api/v1/agents",
         "does not follow redirects",
     ]);
@@ -678,8 +682,9 @@ fn pages_that_repeat_forever_end_the_read_at_the_second_page() {
         .sim(move |c| c.canned = vec![Canned::new("GET", "/api/v1/agents", 200, body)])
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&[
+    out.stderr_has(&[
         "appears on page 1 and again on page 2",
         "the list changed or repeated while it was read; try again",
     ]);
@@ -693,7 +698,7 @@ fn pages_that_repeat_forever_end_the_read_at_the_second_page() {
 }
 
 /// A plan of the standard environment served `cap` agents a page, with page 2 replaced by
-/// `second`.
+/// `second`, which must make the plan fail.
 fn plan_with_second_page(cap: usize, second: Value) -> Output {
     let second = second.to_string();
     Test::new()
@@ -703,6 +708,7 @@ fn plan_with_second_page(cap: usize, second: Value) -> Output {
         })
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run()
 }
 
@@ -714,8 +720,7 @@ fn an_agent_on_two_pages_with_different_settings_is_an_error() {
         4,
         json!({"success": true, "data": [twin], "meta": {"current_page": 2, "per_page": 4, "last_page": 2, "total": 7}}),
     );
-    out.code(1)
-        .stderr_has(&["id \"a-1\" appears on page 1 and again on page 2"]);
+    out.stderr_has(&["id \"a-1\" appears on page 1 and again on page 2"]);
 }
 
 #[test]
@@ -724,8 +729,7 @@ fn an_empty_page_before_the_last_is_an_error() {
         2,
         json!({"success": true, "data": [], "meta": {"current_page": 2, "per_page": 2, "last_page": 4, "total": 7}}),
     );
-    out.code(1)
-        .stderr_has(&["page 2 of 4 is empty; the list changed while it was read"]);
+    out.stderr_has(&["page 2 of 4 is empty; the list changed while it was read"]);
 }
 
 // Case 15: a body larger than any real answer is refused, not read into memory.
@@ -740,9 +744,9 @@ fn an_enormous_answer_is_refused() {
         .sim(move |c| c.canned = vec![Canned::new("GET", "/api/v1/phone-numbers", 200, huge)])
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1)
-        .stderr_has(&["larger than talkops reads (64 MiB)"]);
+    out.stderr_has(&["larger than talkops reads (64 MiB)"]);
 }
 
 // Case 16, the text side: control characters from the server reach no terminal raw.
@@ -760,8 +764,8 @@ fn control_characters_in_server_messages_are_shown_escaped() {
         })
         .file("agents.yaml", NIGHT_GAINS_300)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1);
     assert!(
         out.stdout.contains("locked\\u{1b}[2K\\u{202e}by evil"),
         "{}",
@@ -779,8 +783,9 @@ fn control_characters_in_server_messages_are_shown_escaped() {
         })
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&["down\\u{1b}]0;pwned\\u{7}"]);
+    out.stderr_has(&["down\\u{1b}]0;pwned\\u{7}"]);
     assert!(!out.stderr.contains('\u{1b}'));
 }
 
@@ -794,8 +799,9 @@ fn a_callback_list_shorter_than_its_total_refuses_the_apply() {
             "agents:\n  - name: Callback\n    direction: outbound\n",
         )
         .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).wrote_nothing().stderr_has(&[
+    out.wrote_nothing().stderr_has(&[
         "cannot read the callback agents",
         "the server counts 50 items but paging returned 0",
     ]);
@@ -816,7 +822,6 @@ fn export_leaves_out_numbers_the_api_did_not_give() {
         })
         .args(&["export"])
         .run();
-    out.code(0);
     assert!(
         out.stdout.contains("  - name: \"Sales\"\n    direction: outbound\n    # phone_numbers left out (not managed): the API did not give this agent's numbers\n"),
         "{}",
@@ -835,7 +840,6 @@ fn a_put_answered_with_an_unreadable_body_is_read_back() {
             .file("agents.yaml", NIGHT_GAINS_300)
             .args(&["apply", "--auto-approve", "agents.yaml"])
             .run();
-        out.code(0);
         assert!(
             out.stdout.contains("1 changed, 0 failed"),
             "{body:?}: {}",
@@ -860,8 +864,8 @@ fn a_server_echoing_the_token_in_a_value_gets_it_scrubbed() {
         .sim(move |c| c.canned = vec![list(&agents)])
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
+        .expect_code(1)
         .run();
     // The harness fails the test if the token is printed.
-    out.code(1)
-        .stderr_has(&["id \"[redacted]\" appears twice on page 1"]);
+    out.stderr_has(&["id \"[redacted]\" appears twice on page 1"]);
 }

@@ -16,8 +16,9 @@ fn config_through_dash_is_read_from_stdin() {
     let out = Test::new()
         .stdin(ONE_CHANGE)
         .args(&["plan", "--detailed-exitcode", "-"])
+        .expect_code(2)
         .run();
-    out.code(2).wrote_nothing();
+    out.wrote_nothing();
     assert!(
         out.stdout.contains("agent \"Night\" (id a-4)  (stdin):2"),
         "{}",
@@ -31,8 +32,9 @@ fn config_through_dev_stdin_is_read() {
     let out = Test::new()
         .stdin(ONE_CHANGE)
         .args(&["plan", "--detailed-exitcode", "/dev/stdin"])
+        .expect_code(2)
         .run();
-    out.code(2).wrote_nothing();
+    out.wrote_nothing();
     assert!(
         out.stdout
             .contains("agent \"Night\" (id a-4)  /dev/stdin:2"),
@@ -47,14 +49,14 @@ fn an_empty_pipe_is_an_error_not_no_changes() {
     Test::new()
         .stdin("")
         .args(&["plan", "--detailed-exitcode", "-"])
+        .expect_code(1)
         .run()
-        .code(1)
         .stderr_has(&["(stdin): the file is empty"]);
     Test::new()
         .stdin("")
         .args(&["apply", "--auto-approve", "/dev/stdin"])
+        .expect_code(1)
         .run()
-        .code(1)
         .wrote_nothing()
         .stderr_has(&["/dev/stdin: the file is empty", "nothing was changed"]);
 }
@@ -66,8 +68,8 @@ fn dash_twice_is_an_error() {
         .stdin(ONE_CHANGE)
         .token(None)
         .args(&["validate", "-", "-"])
+        .expect_code(1)
         .run()
-        .code(1)
         .stderr_has(&["`-` (stdin) is named more than once"]);
 }
 
@@ -93,7 +95,7 @@ fn config_through_a_fifo_is_read() {
                 .expect("write the config");
         })
     };
-    let out = scenario.run(&["plan", "--detailed-exitcode", "agents.fifo"]);
+    let out = scenario.run_expect(2, &["plan", "--detailed-exitcode", "agents.fifo"]);
     // Should talkops not have opened the FIFO, this read end releases the writer (opening
     // read-write never waits on Linux); otherwise it is a no-op.
     drop(
@@ -104,7 +106,7 @@ fn config_through_a_fifo_is_read() {
             .expect("open the FIFO"),
     );
     writer.join().expect("the writer finishes");
-    out.code(2).wrote_nothing();
+    out.wrote_nothing();
     assert!(out.stdout.contains("agents.fifo:2"), "{}", out.stdout);
 }
 
@@ -114,8 +116,8 @@ fn a_device_is_read_and_an_endless_one_is_capped() {
     Test::new()
         .token(None)
         .args(&["validate", "/dev/zero"])
+        .expect_code(1)
         .run()
-        .code(1)
         .stderr_has(&["/dev/zero: is larger than 16 MiB"]);
 }
 
@@ -129,14 +131,13 @@ fn dangling_symlinks_in_a_directory() {
     let scenario = Test::new().file("agents/night.yaml", ONE_CHANGE).start();
     let agents = scenario.dir().join("agents");
     symlink(agents.join("gone"), agents.join("README.md")).expect("symlink");
-    let out = scenario.run(&["plan", "--detailed-exitcode", "agents"]);
-    out.code(2).wrote_nothing();
+    let out = scenario.run_expect(2, &["plan", "--detailed-exitcode", "agents"]);
+    out.wrote_nothing();
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 
     symlink(agents.join("gone"), agents.join("sales.yaml")).expect("symlink");
     scenario
-        .run(&["plan", "--detailed-exitcode", "agents"])
-        .code(1)
+        .run_expect(1, &["plan", "--detailed-exitcode", "agents"])
         .wrote_nothing()
         .stderr_has(&["agents/sales.yaml: cannot read: "]);
 }
@@ -148,8 +149,9 @@ fn pathological_nesting_is_refused_naming_the_place() {
     let out = Test::new()
         .file("agents.yaml", &hostile)
         .args(&["plan", "--detailed-exitcode", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).wrote_nothing().stderr_has(&[
+    out.wrote_nothing().stderr_has(&[
         "agents.yaml:2:73: `[` and `{` nest more than 64 levels deep here",
         "nothing was changed",
     ]);
@@ -169,8 +171,7 @@ fn brackets_in_strings_and_comments_still_validate() {
         .file("agents.yaml", &config)
         .token(None)
         .args(&["validate", "agents.yaml"])
-        .run()
-        .code(0);
+        .run();
 }
 
 /// Case 16: ESC and a right-to-left override in an agent's name reach a PR comment escaped,
@@ -185,7 +186,7 @@ fn control_characters_in_names_are_escaped_in_markdown() {
         .file("agents.yaml", config)
         .args(&["plan", "--format", "markdown", "agents.yaml"])
         .run();
-    out.code(0).wrote_nothing();
+    out.wrote_nothing();
     for raw in ['\u{1b}', '\u{202e}'] {
         assert!(!out.stdout.contains(raw), "raw {raw:?} in:\n{}", out.stdout);
     }

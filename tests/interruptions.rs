@@ -39,8 +39,7 @@ fn a_signal_stops_new_puts_and_reports(signal: &str) {
     let mut running = scenario.spawn_watched(APPLY_THREE);
     running.wait_for(APPLYING);
     running.signal(signal);
-    let out = scenario.finish_watched(running);
-    out.code(1);
+    let out = scenario.finish_watched(1, running);
     assert_eq!(
         out.puts().len(),
         2,
@@ -84,8 +83,7 @@ fn a_second_signal_abandons_the_puts_in_flight_and_the_report_says_so() {
     running.wait_for(APPLYING);
     running.signal("INT");
     running.signal("TERM");
-    let out = scenario.finish_watched(running);
-    out.code(1);
+    let out = scenario.finish_watched(1, running);
     assert!(
         !out.stdout.contains("were finished"),
         "the closing line must not claim the abandoned PUTs were finished:\n{}",
@@ -127,12 +125,9 @@ fn a_change_made_while_the_prompt_is_open_is_not_overwritten() {
         .start();
     let mut running = scenario.spawn_terminal(&["apply", "--allow-unrouted", "agents.yaml"]);
     running.wait_for("Only 'yes' will be accepted");
-    scenario
-        .run(&["apply", "--auto-approve", "colleague.yaml"])
-        .code(0);
+    scenario.run(&["apply", "--auto-approve", "colleague.yaml"]);
     running.type_text("yes\n");
-    let out = scenario.finish_watched(running);
-    out.code(1);
+    let out = scenario.finish_watched(1, running);
     assert_eq!(
         out.put_paths(),
         ["/api/v1/agents/a-4/calling"],
@@ -167,8 +162,7 @@ fn without_a_change_meanwhile_yes_reads_again_and_applies() {
     let mut running = scenario.spawn_terminal(&["apply", "--allow-unrouted", "agents.yaml"]);
     running.wait_for("Only 'yes' will be accepted");
     running.type_text("yes\n");
-    let out = scenario.finish_watched(running);
-    out.code(0);
+    let out = scenario.finish_watched(0, running);
     let put = out
         .journal
         .iter()
@@ -197,8 +191,7 @@ fn a_closed_stdout_sends_the_report_to_stderr_and_exits_1() {
             "agents:\n  - id: a-6\n    direction: inbound\n    phone_numbers: [\"+14155550300\"]\n",
         )
         .start();
-    let out = scenario.run_with_closed_stdout(&["apply", "--auto-approve", "agents.yaml"]);
-    out.code(1);
+    let out = scenario.run_with_closed_stdout(1, &["apply", "--auto-approve", "agents.yaml"]);
     assert_eq!(out.put_paths(), ["/api/v1/agents/a-6/calling"]);
     assert_eq!(out.agent("a-6").phone_number_ids, ["n-300"]);
     out.stderr_has(&[
@@ -224,8 +217,7 @@ fn no_command_panics_on_a_closed_stdout() {
         &["export"],
         &["schema"],
     ] {
-        let out = scenario.run_with_closed_stdout(args);
-        assert_eq!(out.code, 1, "{args:?}:\n{}", out.stderr);
+        let out = scenario.run_with_closed_stdout(1, args);
         assert!(
             !out.stderr.contains("panicked"),
             "{args:?}:\n{}",
@@ -254,8 +246,7 @@ fn an_agent_of_unknown_direction_on_a_claimed_number_refuses_a_saved_plan() {
     let mut seed = standard_seed();
     seed.agents.push(dual(&[]));
     let then = Test::new().seed(seed).file("agents.yaml", config).start();
-    then.run(&["plan", "--out", "plan.json", "agents.yaml"])
-        .code(0);
+    then.run(&["plan", "--out", "plan.json", "agents.yaml"]);
     // Since then, Dual has come to hold +14155550300. The simulator's PUT cannot set an
     // unknown direction, so "now" is a second simulator in that state, and the saved plan
     // is pointed at it (the URL is the only thing that differs).
@@ -266,8 +257,8 @@ fn an_agent_of_unknown_direction_on_a_claimed_number_refuses_a_saved_plan() {
     let moved = saved.replace(&then.url(), &now.url());
     assert_ne!(saved, moved);
     std::fs::write(now.dir().join("plan.json"), moved).expect("write the plan");
-    let out = now.run(&["apply", "--plan", "plan.json"]);
-    out.code(1).wrote_nothing().stderr_has(&[
+    let out = now.run_expect(1, &["apply", "--plan", "plan.json"]);
+    out.wrote_nothing().stderr_has(&[
         "the environment changed since the plan was made",
         "agent \"Twin\" (id a-6): would answer +14155550300, which agent \"Dual\" (id a-8), whose direction is unknown, may answer",
     ]);
@@ -286,15 +277,14 @@ fn a_saved_plan_applies_only_with_the_config_it_was_made_from() {
         .file("a/agents.yaml", CONFIG_A)
         .file("b/agents.yaml", CONFIG_B)
         .start();
-    scenario.run(&["plan", "--out", "plan.json", "a/"]).code(0);
-    let refused = scenario.run(&["apply", "--plan", "plan.json", "b/"]);
-    refused.code(1).wrote_nothing().stderr_has(&[
+    scenario.run(&["plan", "--out", "plan.json", "a/"]);
+    let refused = scenario.run_expect(1, &["apply", "--plan", "plan.json", "b/"]);
+    refused.wrote_nothing().stderr_has(&[
         "refusing to apply plan.json: it is not the plan of the config given",
         "agent \"Twin\" (id a-6): the saved plan makes it inbound with +14155550300; the config makes it inbound with +14155550301",
         "Nothing was changed",
     ]);
     let applied = scenario.run(&["apply", "--plan", "plan.json", "a/"]);
-    applied.code(0);
     assert_eq!(applied.put_paths(), ["/api/v1/agents/a-6/calling"]);
     assert_eq!(applied.agent("a-6").phone_number_ids, ["n-300"]);
 }
@@ -306,23 +296,20 @@ fn a_saved_plan_applies_only_with_the_config_it_was_made_from() {
 fn a_saved_plan_is_checked_for_the_targets_it_was_made_with() {
     let config = "agents:\n  - id: a-6\n    direction: inbound\n    phone_numbers: [\"+14155550300\"]\n  - name: Sales\n    direction: outbound\n    phone_numbers: [\"+14155550200\", \"+14155550301\"]\n";
     let scenario = Test::new().file("agents.yaml", config).start();
-    scenario
-        .run(&[
-            "plan",
-            "--target",
-            "a-6",
-            "--out",
-            "targeted.json",
-            "agents.yaml",
-        ])
-        .code(0);
+    scenario.run(&[
+        "plan",
+        "--target",
+        "a-6",
+        "--out",
+        "targeted.json",
+        "agents.yaml",
+    ]);
     let text = std::fs::read_to_string(scenario.dir().join("targeted.json")).expect("saved");
     assert!(text.contains("\"targets\": [\n    \"a-6\"\n  ]"), "{text}");
 
     // Checked against the whole config, the targeted plan is its plan for a-6 alone: the
     // change to Sales, not targeted, is not counted as a difference.
     let out = scenario.run(&["apply", "--plan", "targeted.json", "agents.yaml"]);
-    out.code(0);
     assert_eq!(out.put_paths(), ["/api/v1/agents/a-6/calling"]);
 }
 
@@ -341,7 +328,7 @@ fn a_saved_plans_counts_come_from_the_config_when_one_is_given() {
     let mut plan_args = vec!["plan", "--out", "plan.json"];
     plan_args.extend(guard);
     plan_args.push("agents.yaml");
-    scenario.run(&plan_args).code(0);
+    scenario.run(&plan_args);
     // 2 of 3 change (67%); the edited file claims 1,000 unchanged agents (0.2%).
     let path = scenario.dir().join("plan.json");
     let text = std::fs::read_to_string(&path).expect("saved");
@@ -351,9 +338,8 @@ fn a_saved_plans_counts_come_from_the_config_when_one_is_given() {
     let mut apply_args = vec!["apply", "--plan", "plan.json"];
     apply_args.extend(guard);
     apply_args.push("agents.yaml");
-    let out = scenario.run(&apply_args);
-    out.code(1)
-        .wrote_nothing()
+    let out = scenario.run_expect(1, &apply_args);
+    out.wrote_nothing()
         .stderr_has(&["refusing to apply", "--force"]);
     assert!(
         out.stdout

@@ -4,6 +4,7 @@
 //! every test uses.
 
 mod harness;
+mod harness_checks;
 
 mod apply;
 mod auth;

@@ -8,9 +8,9 @@ fn rejected(config: &str, fragments: &[&str]) {
     let out = Test::new()
         .file("agents.yaml", &format!("{config}{fine}"))
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1)
-        .wrote_nothing()
+    out.wrote_nothing()
         .stderr_has(fragments)
         .stderr_has(&["nothing was changed"]);
 }

@@ -39,7 +39,6 @@ fn a_move_releases_before_it_claims_with_no_extra_put() {
             "agents.yaml",
         ])
         .run();
-    out.code(0);
     assert_eq!(
         out.put_paths(),
         ["/api/v1/agents/a-1/calling", "/api/v1/agents/a-3/calling"]
@@ -58,7 +57,6 @@ fn the_plan_shows_the_order_where_it_matters() {
         .file("agents.yaml", MOVE)
         .args(&["plan", "agents.yaml"])
         .run();
-    out.code(0);
     insta::assert_snapshot!("plan_with_a_move", out.stdout);
 }
 
@@ -68,7 +66,6 @@ fn a_swap_costs_exactly_one_extra_put_and_no_refusal() {
     let plan = scenario.run(&["plan", "agents.yaml"]);
     insta::assert_snapshot!("plan_with_a_swap", plan.stdout);
     let out = scenario.run(&["apply", "--auto-approve", "agents.yaml"]);
-    out.code(0);
     assert_eq!(
         out.puts().len(),
         3,
@@ -82,9 +79,7 @@ fn a_swap_costs_exactly_one_extra_put_and_no_refusal() {
     );
     assert_eq!(out.agent("a-1").phone_number_ids, ["n-100", "n-400"]);
     assert_eq!(out.agent("a-4").phone_number_ids, ["n-101"]);
-    scenario
-        .run(&["plan", "--detailed-exitcode", "agents.yaml"])
-        .code(0);
+    scenario.run(&["plan", "--detailed-exitcode", "agents.yaml"]);
 }
 
 #[test]
@@ -93,10 +88,10 @@ fn without_ordering_the_strict_server_would_refuse_the_claim() {
     let out = strict()
         .file("agents.yaml", "agents:\n  - name: Callback\n    direction: inbound\n    phone_numbers: [\"+14155550200\", \"+14155550101\"]\n")
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
     // The config is valid only if Support gives the number up, so resolve rejects it first.
-    out.code(1)
-        .wrote_nothing()
+    out.wrote_nothing()
         .stderr_has(&["would also be answered by inbound agent \"Support\""]);
 }
 
@@ -106,8 +101,8 @@ fn an_agent_whose_release_failed_is_skipped_then_a_rerun_converges() {
         .refuse("a-1", "Agent is locked by a running campaign")
         .file("agents.yaml", MOVE)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    first.code(1);
     assert_eq!(
         first.put_paths(),
         ["/api/v1/agents/a-1/calling"],
@@ -143,7 +138,6 @@ fn an_agent_whose_release_failed_is_skipped_then_a_rerun_converges() {
         .file("agents.yaml", MOVE)
         .args(&["apply", "--auto-approve", "agents.yaml"])
         .run();
-    second.code(0);
     assert_eq!(
         second.put_paths(),
         ["/api/v1/agents/a-1/calling", "/api/v1/agents/a-3/calling"]
@@ -159,8 +153,8 @@ fn independent_changes_all_land_when_one_fails() {
             "agents:\n  - name: Support\n    direction: outbound\n  - name: Night\n    direction: outbound\n  - id: a-6\n    direction: inbound\n    phone_numbers: []\n",
         )
         .args(&["apply", "--auto-approve", "--allow-unrouted", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1);
     assert_eq!(out.agent("a-1").direction, "outbound");
     assert_eq!(out.agent("a-6").direction, "inbound");
     assert_eq!(out.agent("a-4").direction, "inbound");
@@ -199,8 +193,7 @@ fn ctrl_c_stops_new_puts_and_lets_the_one_in_flight_finish() {
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let out = scenario.finish(running);
-    out.code(1);
+    let out = scenario.finish(1, running);
     // The second PUT is normally in flight when the signal lands and is finished; on a very
     // loaded machine the signal can land just before it starts. Either way the third is never
     // started, and the report matches what reached the server.

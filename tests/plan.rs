@@ -30,7 +30,7 @@ fn plan_shows_every_change_and_writes_nothing() {
         .file("agents/all.yaml", CHANGES)
         .args(&["plan", "agents"])
         .run();
-    out.code(0).wrote_nothing();
+    out.wrote_nothing();
     insta::assert_snapshot!("plan_with_changes", out.stdout);
 }
 
@@ -39,14 +39,14 @@ fn detailed_exitcode_is_2_with_changes_and_0_without() {
     Test::new()
         .file("agents.yaml", CHANGES)
         .args(&["plan", "--detailed-exitcode", "agents.yaml"])
+        .expect_code(2)
         .run()
-        .code(2)
         .wrote_nothing();
     let out = Test::new()
         .file("agents.yaml", MATCHING)
         .args(&["plan", "--detailed-exitcode", "agents.yaml"])
         .run();
-    out.code(0).wrote_nothing();
+    out.wrote_nothing();
     insta::assert_snapshot!("plan_without_changes", out.stdout);
 }
 
@@ -56,7 +56,6 @@ fn plan_reads_each_page_once_and_the_numbers_once_never_one_get_per_agent() {
         .file("agents.yaml", MATCHING)
         .args(&["plan", "agents.yaml"])
         .run();
-    out.code(0);
     let mut requests: Vec<String> = out
         .journal
         .iter()
@@ -90,7 +89,7 @@ fn pagination_is_followed_when_the_server_caps_pages_below_100() {
         )
         .args(&["plan", "agents.yaml"])
         .run();
-    out.code(0).wrote_nothing();
+    out.wrote_nothing();
     let mut pages: Vec<String> = out
         .journal
         .iter()
@@ -136,7 +135,7 @@ fn a_reordered_list_or_ids_instead_of_numbers_is_not_a_change() {
         )
         .args(&["plan", "--detailed-exitcode", "agents.yaml"])
         .run();
-    out.code(0).wrote_nothing();
+    out.wrote_nothing();
     assert!(
         out.stdout
             .contains("Plan: 0 to change, 2 unchanged, 5 not managed."),
@@ -160,7 +159,6 @@ fn a_directory_is_read_recursively_in_sorted_order_ignoring_other_files() {
         .file("cfg/.hidden/x.yaml", "not: a config")
         .args(&["plan", "cfg"])
         .run();
-    out.code(0);
     let support = out
         .stdout
         .find("cfg/a.yaml:2")

@@ -23,7 +23,6 @@ const CHANGES: &str = r#"agents:
 /// The three agents ended as declared, with one successful PUT each.
 #[track_caller]
 fn converged(out: &Output) {
-    out.code(0);
     assert_eq!(out.agent("a-1").phone_number_ids, ["n-100", "n-300"]);
     assert_eq!(out.agent("a-2").phone_number_ids, ["n-200", "n-301"]);
     assert_eq!(out.agent("a-4").phone_number_ids, ["n-101", "n-400"]);
@@ -95,9 +94,9 @@ fn gives_up_after_the_retry_limit_and_says_so() {
         .sim(|c| c.fail_requests = (1..=20).collect())
         .file("agents.yaml", CHANGES)
         .args(&["plan", "--max-retries", "2", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1)
-        .stderr_has(&["503 Service temporarily unavailable (gave up after 3 attempts)"]);
+    out.stderr_has(&["503 Service temporarily unavailable (gave up after 3 attempts)"]);
     // The two first reads run concurrently; the one that gives up first (after exactly
     // three attempts) ends the run and abandons the other, so only that one is counted.
     let tries = |path: &str| out.journal.iter().filter(|e| e.path == path).count();
@@ -112,8 +111,8 @@ fn other_4xx_are_never_retried() {
         .refuse("a-1", "Agent is locked")
         .file("agents.yaml", CHANGES)
         .args(&["apply", "--auto-approve", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1);
     let to_support = out
         .puts()
         .iter()
@@ -132,7 +131,7 @@ fn a_timed_out_request_is_retried_and_shown_with_verbose() {
         .file("agents.yaml", CHANGES)
         .args(&["plan", "-v", "--request-timeout", "0.5", "agents.yaml"])
         .run();
-    out.code(0).stderr_has(&["timed out", "retry 1 of 6"]);
+    out.stderr_has(&["timed out", "retry 1 of 6"]);
 }
 
 #[test]
@@ -167,7 +166,8 @@ fn a_retry_after_longer_than_the_wait_budget_fails_fast_instead_of_stalling() {
         })
         .file("agents.yaml", CHANGES)
         .args(&["plan", "--max-retry-wait", "1", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1)
+    out
         .stderr_has(&["429 Too Many Requests (gave up after 1 attempt: the next try would wait 3600s, past --max-retry-wait (1s))"]);
 }

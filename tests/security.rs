@@ -19,34 +19,36 @@ fn no_command_prints_the_token_even_verbose_and_failing() {
         .file("bad.yaml", config)
         .file("ok.yaml", MATCHING)
         .start();
-    for args in [
-        &["validate", "ok.yaml"][..],
-        &["plan", "-v", "ok.yaml"],
-        &["plan", "-v", "--detailed-exitcode", "bad.yaml"],
-        &["apply", "-v", "--auto-approve", "bad.yaml"],
-        &["apply", "-v", "ok.yaml"],
-        &[
-            "apply",
-            "-v",
-            "--auto-approve",
-            "--force",
-            "--allow-unrouted",
-            "ok.yaml",
-        ],
-        &["demo"],
-        &["--help"],
-        &["plan", "--help"],
+    for (code, args) in [
+        (0, &["validate", "ok.yaml"][..]),
+        (0, &["plan", "-v", "ok.yaml"]),
+        (1, &["plan", "-v", "--detailed-exitcode", "bad.yaml"]),
+        (1, &["apply", "-v", "--auto-approve", "bad.yaml"]),
+        (0, &["apply", "-v", "ok.yaml"]),
+        (
+            0,
+            &[
+                "apply",
+                "-v",
+                "--auto-approve",
+                "--force",
+                "--allow-unrouted",
+                "ok.yaml",
+            ],
+        ),
+        (0, &["demo"]),
+        (0, &["--help"]),
+        (0, &["plan", "--help"]),
     ] {
         // The harness fails the test if TOKEN appears in the output.
-        scenario.run(args);
+        scenario.run_expect(code, args);
     }
     // A wrong token, verbose, against a failing server.
     let wrong = storm(Test::new())
         .token(Some("talq_wrong_0000"))
         .file("ok.yaml", MATCHING)
         .start();
-    let out = wrong.run(&["apply", "-v", "--auto-approve", "ok.yaml"]);
-    out.code(1);
+    let out = wrong.run_expect(1, &["apply", "-v", "--auto-approve", "ok.yaml"]);
     assert!(!out.stderr.contains("talq_wrong_0000"));
     assert!(!TOKEN.is_empty());
 }

@@ -141,8 +141,9 @@ fn an_untrusted_certificate_is_final_and_says_how_to_add_a_ca() {
         .api_url(&server.url())
         .file("agents.yaml", CONFIG)
         .args(&["plan", "-v", "agents.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&[
+    out.stderr_has(&[
         "the server's TLS certificate was not trusted",
         "not signed by a certificate authority that talkops trusts",
         "SSL_CERT_FILE",
@@ -173,24 +174,25 @@ fn an_untrusted_certificate_is_final_and_says_how_to_add_a_ca() {
 #[test]
 fn following_the_hint_ssl_cert_file_makes_a_private_ca_trusted() {
     let server = TlsServer::start();
-    let run = |test: Test| {
+    let run = |test: Test, code: i32| {
         test.api_url(&server.url())
             .file("agents.yaml", CONFIG)
             .args(&["plan", "agents.yaml"])
+            .expect_code(code)
             .run()
     };
-    let refused = run(Test::new());
-    refused
-        .code(1)
-        .stderr_has(&["not trusted", "set SSL_CERT_FILE to a PEM file"]);
+    let refused = run(Test::new(), 1);
+    refused.stderr_has(&["not trusted", "set SSL_CERT_FILE to a PEM file"]);
     assert!(server.requests().is_empty(), "{:#?}", server.requests());
 
     let ca = fixture("ca.pem");
     // SSL_CERT_DIR emptied, so that the file alone decides (the CI image may set both).
-    let out = run(Test::new()
-        .env("SSL_CERT_FILE", &ca.to_string_lossy())
-        .env("SSL_CERT_DIR", ""));
-    out.code(0);
+    let out = run(
+        Test::new()
+            .env("SSL_CERT_FILE", &ca.to_string_lossy())
+            .env("SSL_CERT_DIR", ""),
+        0,
+    );
     assert!(out.stdout.contains("No changes"), "{}", out.stdout);
     // The requests reached this server over TLS, carrying the token.
     let requests = server.requests();
@@ -216,8 +218,9 @@ fn an_ssl_cert_file_without_certificates_is_named() {
             .env("SSL_CERT_DIR", "")
             .file("agents.yaml", CONFIG)
             .args(&["plan", "agents.yaml"])
+            .expect_code(1)
             .run();
-        out.code(1).stderr_has(&[
+        out.stderr_has(&[
             &format!(
                 "cannot set up TLS: no CA certificate could be loaded from SSL_CERT_FILE={file}"
             ),

@@ -15,8 +15,11 @@ fn rejected(files: &[(&str, &str)], fragments: &[&str]) -> String {
     for (path, text) in files {
         test = test.file(path, text);
     }
-    let out = test.args(&["apply", "--auto-approve", "agents"]).run();
-    out.code(1).wrote_nothing().stderr_has(fragments);
+    let out = test
+        .args(&["apply", "--auto-approve", "agents"])
+        .expect_code(1)
+        .run();
+    out.wrote_nothing().stderr_has(fragments);
     assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
     // The offline rules are checked before anything is read from the API.
     assert!(out.journal.is_empty(), "{:#?}", out.journal);
@@ -26,8 +29,12 @@ fn rejected(files: &[(&str, &str)], fragments: &[&str]) -> String {
     for (path, text) in files {
         test = test.file(path, text);
     }
-    let out = test.token(None).args(&["validate", "agents"]).run();
-    out.code(1).stderr_has(fragments);
+    let out = test
+        .token(None)
+        .args(&["validate", "agents"])
+        .expect_code(1)
+        .run();
+    out.stderr_has(fragments);
     out.stderr
 }
 
@@ -152,7 +159,6 @@ fn one_number_on_inbound_and_outbound_or_several_outbound_agents_is_allowed() {
         )
         .args(&["apply", "--auto-approve", "agents.yaml"])
         .run();
-    out.code(0);
     assert_eq!(out.put_paths(), ["/api/v1/agents/a-6/calling"]);
 }
 
@@ -182,8 +188,9 @@ fn a_missing_path_and_an_empty_directory_are_errors() {
         .file("empty/notes.txt", "")
         .token(None)
         .args(&["validate", "nope.yaml", "empty"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&[
+    out.stderr_has(&[
         "nope.yaml: cannot read",
         "empty: no *.yaml or *.yml files in this directory",
     ]);
@@ -193,7 +200,6 @@ fn a_missing_path_and_an_empty_directory_are_errors() {
 fn validate_accepts_the_shipped_example() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/agents.yaml");
     let out = Test::new().token(None).args(&["validate", example]).run();
-    out.code(0);
     assert!(
         out.stdout.contains("ok: 5 agents in 1 file"),
         "{}",
@@ -206,8 +212,8 @@ fn usage_errors_exit_1_not_2() {
     // 2 means "changes present" under --detailed-exitcode; a typo must not look like drift.
     Test::new()
         .args(&["plan", "--detailed-exit-code", "x.yaml"])
-        .run()
-        .code(1);
+        .expect_code(1)
+        .run();
 }
 
 #[test]
@@ -216,8 +222,9 @@ fn an_unreadable_path_does_not_hide_the_other_files_problems() {
         .file("bad.yaml", "agents:\n  - name: A\n    direction: up\n")
         .token(None)
         .args(&["validate", "nope.yaml", "bad.yaml"])
+        .expect_code(1)
         .run();
-    out.code(1).stderr_has(&[
+    out.stderr_has(&[
         "the configuration has 2 problems",
         "nope.yaml: cannot read",
         "bad.yaml:2: agent \"A\": direction \"up\"",
@@ -236,7 +243,6 @@ fn a_symlink_loop_in_a_directory_is_read_once() {
     std::os::unix::fs::symlink(&cfg, cfg.join("sub/loop")).expect("symlink");
     std::os::unix::fs::symlink(".", cfg.join("self")).expect("symlink");
     let out = scenario.run(&["validate", "cfg"]);
-    out.code(0);
     assert!(
         out.stdout.contains("ok: 1 agent in 1 file"),
         "{}",
