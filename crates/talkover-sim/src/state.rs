@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::canned::{Canned, CannedAnswers};
-use crate::dates::rfc3339;
+use crate::canned::{Canned, CannedAnswers, InvalidCanned};
 use crate::faults::{FixedWindow, RateLimit, RequestFaults, RetryAfter};
+use crate::lock::lock;
 use crate::seed::{Seed, SeedError};
 
 /// Default for [`SimConfig::page_size_cap`]: the `per_page` talkops asks for, so the
@@ -165,6 +165,17 @@ impl std::error::Error for SimConfigError {}
 impl From<SeedError> for SimConfigError {
     fn from(err: SeedError) -> Self {
         SimConfigError::Seed(err)
+    }
+}
+
+impl From<InvalidCanned> for SimConfigError {
+    fn from(err: InvalidCanned) -> Self {
+        SimConfigError::Canned {
+            index: err.index,
+            method: err.method,
+            path: err.path,
+            reason: err.reason,
+        }
     }
 }
 
@@ -378,15 +389,6 @@ impl SharedState {
         let at = journal.partition_point(|(earlier, _)| *earlier < arrival);
         journal.insert(at, (arrival, entry));
     }
-}
-
-/// Locks ignoring poison: a handler that panicked mid-request cannot leave these
-/// structures half-updated (every mutation is a single assignment after validation),
-/// so the simulator keeps serving rather than failing every later request.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The environment proper.
@@ -604,12 +606,21 @@ impl FakeClock {
     /// 2026-01-01T00:00:00Z as Unix time.
     const START: u64 = 1_767_225_600;
 
+    /// 9999-12-31T23:59:59Z, the last second RFC 3339's four-digit year can write (and
+    /// `humantime` refuses to format past it). A clock that moves one second per write
+    /// never gets there; the bound only keeps formatting total.
+    const LAST: u64 = 253_402_300_799;
+
+    /// The time as RFC 3339 with whole seconds, e.g. `2026-01-01T00:00:01Z`.
     fn now(&self) -> String {
-        rfc3339(Self::START + self.seconds_after_start)
+        let seconds = Self::START
+            .saturating_add(self.seconds_after_start)
+            .min(Self::LAST);
+        humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds)).to_string()
     }
 
     fn tick(&mut self) -> String {
-        self.seconds_after_start += 1;
+        self.seconds_after_start = self.seconds_after_start.saturating_add(1);
         self.now()
     }
 }
@@ -674,6 +685,16 @@ mod tests {
         assert_eq!(clock.now(), "2026-01-01T00:00:00Z");
         assert_eq!(clock.tick(), "2026-01-01T00:00:01Z");
         assert_eq!(clock.tick(), "2026-01-01T00:00:02Z");
+    }
+
+    #[test]
+    fn clock_formats_across_day_month_and_year_boundaries() {
+        let at = |seconds_after_start| FakeClock { seconds_after_start }.now();
+        assert_eq!(at(86_399), "2026-01-01T23:59:59Z");
+        assert_eq!(at(31 * 86_400), "2026-02-01T00:00:00Z");
+        // 2028 is a leap year: 2026 and 2027 have 365 days, then 31 + 28 more.
+        assert_eq!(at((2 * 365 + 59) * 86_400), "2028-02-29T00:00:00Z");
+        assert_eq!(at(u64::MAX), "9999-12-31T23:59:59Z", "clamped, not a panic");
     }
 
     #[test]
@@ -806,9 +827,9 @@ mod tests {
             ..SimConfig::new("talq_secret", seed.clone())
         };
         let err = SharedState::new(config).unwrap_err();
-        assert!(
-            matches!(err, SimConfigError::Canned { index: 0, .. }),
-            "{err:?}"
+        assert_eq!(
+            err.to_string(),
+            r#"canned answer 0 (GET /api/v1/agents): invalid value "\r\n" of header "X-A""#
         );
         let mut bad_seed = seed;
         bad_seed.agents[0].callback = true;
