@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::canned::{Canned, CannedAnswers, InvalidCanned};
 use crate::faults::{FixedWindow, RateLimit, RequestFaults, RetryAfter};
@@ -36,7 +37,7 @@ pub const DEFAULT_PAGE_SIZE_CAP: usize = 100;
 /// outside `/api/v1`, so an entry's position there is not its arrival number.
 ///
 /// **Order.** For each `/api/v1` request the simulator: numbers it; waits `latency`
-/// (plus `slow_delay` for a slow request); answers 503 if `fail_requests` names it, else
+/// (plus `slow_delay` for a slow request); waits at the `barrier`, if any; answers 503 if `fail_requests` names it, else
 /// 429 if `rate_limit_every` does, else 429 if the `rate_limit` window is exceeded; else
 /// answers 413 to a body over 1 MiB; else checks the token (401); else answers with the
 /// first `canned` entry that matches and has uses left (routing the request first if the
@@ -69,6 +70,13 @@ pub struct SimConfig {
     pub slow_requests: BTreeSet<u64>,
     /// The extra delay of `slow_requests`.
     pub slow_delay: Duration,
+    /// Fault knob: `Some(n)` holds every `/api/v1` request, once its delay is over, until
+    /// `n` `/api/v1` requests have arrived (by arrival number, see above), then answers
+    /// each as usual; later requests pass at once. A barrier, for a test to prove that a
+    /// client has `n` requests in flight at the same time without timing anything: a
+    /// client that waits for one answer before sending the next request never gets one
+    /// (its own timeout is then what ends the test).
+    pub barrier: Option<u64>,
     /// Fault knob: the `/api/v1` requests with these arrival numbers are answered
     /// `503 {"success": false, "message": "Service temporarily unavailable"}` and change
     /// nothing.
@@ -116,6 +124,7 @@ impl SimConfig {
             latency: Duration::ZERO,
             slow_requests: BTreeSet::new(),
             slow_delay: Duration::ZERO,
+            barrier: None,
             fail_requests: BTreeSet::new(),
             rate_limit_every: None,
             retry_after: RetryAfter::default(),
@@ -233,14 +242,16 @@ struct Inner {
     merge_numbers_on_put: bool,
     enforce_single_inbound_owner: bool,
     faults: RequestFaults,
+    barrier: Option<u64>,
     canned: CannedAnswers,
     world: Mutex<World>,
     /// Entries with the arrival number of their request, kept sorted by it.
     journal: Mutex<Vec<(u64, JournalEntry)>>,
     /// Arrival numbers of every journaled request, 0-based, for the journal's order.
     next_arrival: AtomicU64,
-    /// Arrival numbers of `/api/v1` requests only, 1-based, for the fault knobs.
-    api_requests: AtomicU64,
+    /// How many `/api/v1` requests have arrived: the last arrival number handed out for
+    /// the fault knobs (1-based), watched by requests waiting at the barrier.
+    api_arrivals: watch::Sender<u64>,
 }
 
 impl SharedState {
@@ -266,11 +277,12 @@ impl SharedState {
                     .rate_limit
                     .map(|limit| Mutex::new(FixedWindow::new(limit))),
             },
+            barrier: config.barrier,
             canned,
             world: Mutex::new(World::from_seed(config.seed)),
             journal: Mutex::new(Vec::new()),
             next_arrival: AtomicU64::new(0),
-            api_requests: AtomicU64::new(0),
+            api_arrivals: watch::Sender::new(0),
         })))
     }
 
@@ -380,7 +392,24 @@ impl SharedState {
     /// Numbers an `/api/v1` request as it arrives, from 1: the arrival number the fault
     /// knobs name (see [`SimConfig`]).
     pub(crate) fn api_arrival(&self) -> u64 {
-        self.0.api_requests.fetch_add(1, Ordering::Relaxed) + 1
+        let mut number = 0;
+        // Counted and read under the channel's lock, so every number is handed out once.
+        self.0.api_arrivals.send_modify(|count| {
+            *count = count.saturating_add(1);
+            number = *count;
+        });
+        number
+    }
+
+    /// Waits until as many `/api/v1` requests have arrived as [`SimConfig::barrier`]
+    /// says; returns at once when it is off or already reached.
+    pub(crate) async fn barrier(&self) {
+        let Some(needed) = self.0.barrier else {
+            return;
+        };
+        let mut arrivals = self.0.api_arrivals.subscribe();
+        // Fails only when the sender is gone, and `self` holds it.
+        let _ = arrivals.wait_for(|&count| count >= needed).await;
     }
 
     /// Journals a request in its arrival place, which is almost always the end.
