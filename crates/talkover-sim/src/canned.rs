@@ -15,7 +15,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
-
 /// A hand-written answer to the `/api/v1` requests that match it, for tests of a client
 /// against answers the contract allows but the simulator never gives.
 ///
@@ -405,8 +404,8 @@ mod tests {
     fn invalid_statuses_and_headers_are_config_errors_naming_the_entry() {
         // Shown as `SimConfigError`'s `Display` shows it.
         let error = |canned: Canned| {
-            let err = CannedAnswers::new(vec![Canned::new("GET", "/ok", 200, ""), canned])
-                .unwrap_err();
+            let err =
+                CannedAnswers::new(vec![Canned::new("GET", "/ok", 200, ""), canned]).unwrap_err();
             let InvalidCanned {
                 index,
                 method,

@@ -122,10 +122,7 @@ impl RequestFaults {
     /// a real limiter in front of a service counts what reaches the service. Which fault
     /// wins is fixed: `fail_requests`, then `rate_limit_every`, then the window.
     pub fn verdict(&self, arrival: u64, now: Instant, wall: SystemTime) -> Verdict {
-        let window = self
-            .limiter
-            .as_ref()
-            .map(|limiter| lock(limiter).hit(now));
+        let window = self.limiter.as_ref().map(|limiter| lock(limiter).hit(now));
         let every_nth = self
             .rate_limit_every
             .is_some_and(|every| every > 0 && arrival % every == 0);

@@ -718,7 +718,12 @@ mod tests {
 
     #[test]
     fn clock_formats_across_day_month_and_year_boundaries() {
-        let at = |seconds_after_start| FakeClock { seconds_after_start }.now();
+        let at = |seconds_after_start| {
+            FakeClock {
+                seconds_after_start,
+            }
+            .now()
+        };
         assert_eq!(at(86_399), "2026-01-01T23:59:59Z");
         assert_eq!(at(31 * 86_400), "2026-02-01T00:00:00Z");
         // 2028 is a leap year: 2026 and 2027 have 365 days, then 31 + 28 more.
