@@ -7,17 +7,48 @@
 //! `-- --quick` runs one small size, for CI; it reports and never judges.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use serde_json::{json, Value};
 
 /// The token the benchmark's simulator accepts; it guards nothing.
 const TOKEN: &str = "talq_bench_local";
 
+/// End-to-end benchmark of talkops against the simulator in a separate process.
+#[derive(Parser)]
+#[command(name = "talkops-bench")]
+struct Arguments {
+    /// One small size (1000 agents) with 5 ms latency, for CI; flags given explicitly win.
+    #[arg(long)]
+    quick: bool,
+    /// Environment sizes in agents, comma-separated [default: 1000,10000,50000].
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    sizes: Option<Vec<usize>>,
+    /// The simulator's latency per request, in milliseconds [default: 20].
+    #[arg(long, value_name = "MS")]
+    latency_ms: Option<u64>,
+    /// The simulator's page size cap.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    page_cap: usize,
+    /// Percentage of agents whose numbers change.
+    #[arg(long, default_value_t = 10, value_name = "PERCENT")]
+    change_percent: usize,
+    /// talkops apply's --parallelism.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    parallelism: usize,
+    /// The simulator's --rate-limit.
+    #[arg(long, value_name = "LIMIT/SECONDS")]
+    rate_limit: Option<String>,
+    /// A 429 (Retry-After: 1) on every Nth request.
+    #[arg(long = "429-every", value_name = "N")]
+    every_nth_429: Option<u64>,
+}
+
+/// The flags resolved: `--quick`'s defaults applied under the explicit flags.
 struct Options {
     sizes: Vec<usize>,
     latency_ms: u64,
@@ -28,6 +59,25 @@ struct Options {
     every_nth_429: Option<u64>,
 }
 
+impl From<Arguments> for Options {
+    fn from(args: Arguments) -> Options {
+        let (sizes, latency_ms) = if args.quick {
+            (vec![1_000], 5)
+        } else {
+            (vec![1_000, 10_000, 50_000], 20)
+        };
+        Options {
+            sizes: args.sizes.unwrap_or(sizes),
+            latency_ms: args.latency_ms.unwrap_or(latency_ms),
+            page_cap: args.page_cap,
+            change_percent: args.change_percent,
+            parallelism: args.parallelism,
+            rate_limit: args.rate_limit,
+            every_nth_429: args.every_nth_429,
+        }
+    }
+}
+
 fn main() {
     if let Err(err) = run() {
         eprintln!("error: {err}");
@@ -36,15 +86,31 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let options = parse_args()?;
+    let options = Options::from(Arguments::parse());
     let root = workspace_root();
     build(&root)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let talkops = target.join("release/talkops");
-    let sim = target.join("release/talkover-sim");
+    let binaries = Binaries {
+        talkops: target.join("release/talkops"),
+        sim: target.join("release/talkover-sim"),
+    };
+    print_header(&options);
+    for &size in &options.sizes {
+        bench_size(&binaries, &options, size)?;
+    }
+    Ok(())
+}
 
+/// The release binaries the benchmark runs.
+struct Binaries {
+    talkops: PathBuf,
+    sim: PathBuf,
+}
+
+/// The settings, the machine and the table's head.
+fn print_header(options: &Options) {
     println!(
         "talkops benchmark: latency {} ms, page cap {}, {}% of agents change, --parallelism {}{}",
         options.latency_ms,
@@ -67,105 +133,62 @@ fn run() -> Result<(), String> {
         "| agents | run | requests | 429s | wall | sequential latency | ratio | CPU | peak RSS |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
-    for &size in &options.sizes {
-        let dir = std::env::temp_dir().join(format!("talkops-bench-{}-{size}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let changes = size * options.change_percent / 100;
-        write_environment(&dir, size, changes)?;
-        let server = Sim::start(&sim, &dir.join("seed.json"), &options)?;
-        for (label, args) in [
-            ("plan", vec!["plan", "--detailed-exitcode", "agents.yaml"]),
-            ("apply", vec!["apply", "--auto-approve", "agents.yaml"]),
-            (
-                "plan again",
-                vec!["plan", "--detailed-exitcode", "agents.yaml"],
-            ),
-        ] {
-            let before = server.journal()?;
-            let parallelism = options.parallelism.to_string();
-            let mut full: Vec<&str> = args.clone();
-            if label == "apply" {
-                full.extend(["--parallelism", &parallelism]);
-            }
-            let run = measure(&talkops, &full, &dir, &server.url)?;
-            let journal = server.journal()?;
-            let new = &journal[before.len()..];
-            let refused = new.iter().filter(|e| e["status"] == 429).count();
-            let expected_code = match label {
-                "plan" if changes > 0 => 2,
-                _ => 0,
-            };
-            if run.code != expected_code {
-                let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
-                return Err(format!(
-                    "talkops {label} exited {} (expected {expected_code}):\n{log}",
-                    run.code
-                ));
-            }
-            let sequential = Duration::from_millis(options.latency_ms * new.len() as u64);
-            let ratio = if sequential.is_zero() {
-                "-".to_owned()
-            } else {
-                format!("{:.3}", run.wall.as_secs_f64() / sequential.as_secs_f64())
-            };
-            println!(
-                "| {size} | {label} | {} | {refused} | {:.3} s | {:.3} s | {ratio} | {:.3} s | {:.1} MiB |",
-                new.len(),
-                run.wall.as_secs_f64(),
-                sequential.as_secs_f64(),
-                run.cpu.as_secs_f64(),
-                run.max_rss_kib as f64 / 1024.0
-            );
+}
+
+/// One environment of `size` agents: plan, apply and plan again, one table row each.
+fn bench_size(binaries: &Binaries, options: &Options, size: usize) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("talkops-bench-{}-{size}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let changes = size * options.change_percent / 100;
+    write_environment(&dir, size, changes)?;
+    let server = Sim::start(&binaries.sim, &dir.join("seed.json"), options)?;
+    for (label, args) in [
+        ("plan", vec!["plan", "--detailed-exitcode", "agents.yaml"]),
+        ("apply", vec!["apply", "--auto-approve", "agents.yaml"]),
+        (
+            "plan again",
+            vec!["plan", "--detailed-exitcode", "agents.yaml"],
+        ),
+    ] {
+        let before = server.journal()?;
+        let parallelism = options.parallelism.to_string();
+        let mut full: Vec<&str> = args.clone();
+        if label == "apply" {
+            full.extend(["--parallelism", &parallelism]);
         }
-        drop(server);
-        let _ = std::fs::remove_dir_all(&dir);
+        let run = measure(&binaries.talkops, &full, &dir, &server.url)?;
+        let journal = server.journal()?;
+        let new = &journal[before.len()..];
+        let refused = new.iter().filter(|e| e["status"] == 429).count();
+        let expected_code = match label {
+            "plan" if changes > 0 => 2,
+            _ => 0,
+        };
+        if run.code != expected_code {
+            let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+            return Err(format!(
+                "talkops {label} exited {} (expected {expected_code}):\n{log}",
+                run.code
+            ));
+        }
+        let sequential = Duration::from_millis(options.latency_ms * new.len() as u64);
+        let ratio = if sequential.is_zero() {
+            "-".to_owned()
+        } else {
+            format!("{:.3}", run.wall.as_secs_f64() / sequential.as_secs_f64())
+        };
+        println!(
+            "| {size} | {label} | {} | {refused} | {:.3} s | {:.3} s | {ratio} | {:.3} s | {:.1} MiB |",
+            new.len(),
+            run.wall.as_secs_f64(),
+            sequential.as_secs_f64(),
+            run.cpu.as_secs_f64(),
+            run.max_rss_kib as f64 / 1024.0
+        );
     }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
-}
-
-fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        sizes: vec![1_000, 10_000, 50_000],
-        latency_ms: 20,
-        page_cap: 100,
-        change_percent: 10,
-        parallelism: 8,
-        rate_limit: None,
-        every_nth_429: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--quick" => {
-                options.sizes = vec![1_000];
-                options.latency_ms = 5;
-            }
-            "--sizes" => {
-                options.sizes = value("--sizes")?
-                    .split(',')
-                    .map(|s| s.trim().parse().map_err(|_| format!("bad size {s:?}")))
-                    .collect::<Result<_, _>>()?;
-            }
-            "--latency-ms" => options.latency_ms = number(&value("--latency-ms")?)?,
-            "--page-cap" => options.page_cap = number(&value("--page-cap")?)?,
-            "--change-percent" => options.change_percent = number(&value("--change-percent")?)?,
-            "--parallelism" => options.parallelism = number(&value("--parallelism")?)?,
-            "--rate-limit" => options.rate_limit = Some(value("--rate-limit")?),
-            "--429-every" => options.every_nth_429 = Some(number(&value("--429-every")?)?),
-            "--help" | "-h" => {
-                println!("usage: talkops-bench [--quick] [--sizes 1000,10000,50000] [--latency-ms 20] [--page-cap 100] [--change-percent 10] [--parallelism 8] [--rate-limit LIMIT/SECONDS] [--429-every N]");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
-    }
-    Ok(options)
-}
-
-fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.parse()
-        .map_err(|_| format!("{text:?} is not a number"))
 }
 
 fn workspace_root() -> PathBuf {
@@ -247,6 +270,7 @@ fn write_environment(dir: &Path, size: usize, changes: usize) -> Result<(), Stri
 struct Sim {
     child: Child,
     url: String,
+    client: reqwest::blocking::Client,
 }
 
 impl Sim {
@@ -287,26 +311,22 @@ impl Sim {
             .filter(|u| u.starts_with("http://"))
             .ok_or(format!("unexpected simulator output {line:?}"))?
             .to_owned();
-        Ok(Sim { child, url })
+        // No proxy: the environment may name one, and loopback must be reached directly.
+        let client = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        Ok(Sim { child, url, client })
     }
 
-    /// `GET /_sim/journal` over a plain HTTP/1.0 connection.
+    /// `GET /_sim/journal`: every request the simulator has answered, in arrival order.
     fn journal(&self) -> Result<Vec<Value>, String> {
-        let host = self.url.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(host).map_err(|e| e.to_string())?;
-        write!(stream, "GET /_sim/journal HTTP/1.0\r\nHost: {host}\r\n\r\n")
-            .map_err(|e| e.to_string())?;
-        let mut response = Vec::new();
-        stream
-            .read_to_end(&mut response)
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&response);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b)
-            .ok_or("no body")?;
-        let value: Value = serde_json::from_str(body).map_err(|e| format!("journal: {e}"))?;
-        Ok(value.as_array().cloned().unwrap_or_default())
+        self.client
+            .get(format!("{}/_sim/journal", self.url))
+            .send()
+            .and_then(reqwest::blocking::Response::error_for_status)
+            .and_then(reqwest::blocking::Response::json)
+            .map_err(|e| format!("journal: {e}"))
     }
 }
 

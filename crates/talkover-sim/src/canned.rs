@@ -15,8 +15,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use crate::state::SimConfigError;
-
 /// A hand-written answer to the `/api/v1` requests that match it, for tests of a client
 /// against answers the contract allows but the simulator never gives.
 ///
@@ -130,9 +128,20 @@ pub(crate) struct Prepared {
     used: AtomicU64,
 }
 
+/// Why a [`Canned`] entry cannot be sent as given; `state` turns it into
+/// `SimConfigError::Canned`, so that this module need not know the config's error type.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct InvalidCanned {
+    /// Its position in the config's list, from 0.
+    pub index: usize,
+    pub method: String,
+    pub path: String,
+    pub reason: String,
+}
+
 impl CannedAnswers {
     /// Checks every entry's status and headers, naming the first that cannot be sent.
-    pub fn new(entries: Vec<Canned>) -> Result<CannedAnswers, SimConfigError> {
+    pub fn new(entries: Vec<Canned>) -> Result<CannedAnswers, InvalidCanned> {
         entries
             .into_iter()
             .enumerate()
@@ -154,8 +163,8 @@ impl CannedAnswers {
 }
 
 impl Prepared {
-    fn new(index: usize, canned: Canned) -> Result<Prepared, SimConfigError> {
-        let invalid = |reason: String| SimConfigError::Canned {
+    fn new(index: usize, canned: Canned) -> Result<Prepared, InvalidCanned> {
+        let invalid = |reason: String| InvalidCanned {
             index,
             method: canned.method.clone(),
             path: canned.path.clone(),
@@ -173,7 +182,7 @@ impl Prepared {
                     .map_err(|_| invalid(format!("invalid value {value:?} of header {name:?}")))?;
                 Ok((header_name, header_value))
             })
-            .collect::<Result<Vec<_>, SimConfigError>>()?;
+            .collect::<Result<Vec<_>, InvalidCanned>>()?;
         Ok(Prepared {
             status,
             headers,
@@ -393,10 +402,17 @@ mod tests {
 
     #[test]
     fn invalid_statuses_and_headers_are_config_errors_naming_the_entry() {
+        // Shown as `SimConfigError`'s `Display` shows it.
         let error = |canned: Canned| {
-            CannedAnswers::new(vec![Canned::new("GET", "/ok", 200, ""), canned])
-                .unwrap_err()
-                .to_string()
+            let err =
+                CannedAnswers::new(vec![Canned::new("GET", "/ok", 200, ""), canned]).unwrap_err();
+            let InvalidCanned {
+                index,
+                method,
+                path,
+                reason,
+            } = err;
+            format!("canned answer {index} ({method} {path}): {reason}")
         };
         assert_eq!(
             error(Canned::new("GET", "/api/v1/agents", 1000, "")),

@@ -256,6 +256,8 @@ fn sim_config(args: &Arguments, seed: Seed) -> SimConfig {
         latency: Duration::from_millis(args.latency_ms),
         slow_requests: args.slow_requests.iter().copied().collect(),
         slow_delay: Duration::from_millis(args.slow_ms),
+        // A barrier is for tests in code that drive their own concurrent client.
+        barrier: None,
         fail_requests: args.fail_requests.iter().copied().collect(),
         rate_limit_every: args.rate_limit_every,
         retry_after: if args.retry_after_http_date {

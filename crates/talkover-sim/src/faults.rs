@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::dates::imf_fixdate;
+use crate::lock::lock;
 
 /// The `Retry-After` value sent with the 429s of [`crate::SimConfig::rate_limit_every`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,11 +39,17 @@ impl RetryAfter {
             RetryAfter::HttpDate(seconds) => {
                 // A clock before 1970 is not worth an error path: call it 1970.
                 let unix = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-                imf_fixdate(unix.saturating_add(seconds))
+                // `httpdate` panics on a time before 1970 or after year 9999, which an
+                // IMF-fixdate's four-digit year cannot write: clamp to its last second.
+                let date = unix.saturating_add(seconds).min(LAST_HTTP_DATE);
+                httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(date))
             }
         }
     }
 }
+
+/// `Fri, 31 Dec 9999 23:59:59 GMT` as Unix time, the last second an HTTP date can name.
+const LAST_HTTP_DATE: u64 = 253_402_300_799;
 
 /// A fixed-window rate limit: at most `limit` `/api/v1` requests per `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,10 +122,7 @@ impl RequestFaults {
     /// a real limiter in front of a service counts what reaches the service. Which fault
     /// wins is fixed: `fail_requests`, then `rate_limit_every`, then the window.
     pub fn verdict(&self, arrival: u64, now: Instant, wall: SystemTime) -> Verdict {
-        let window = self
-            .limiter
-            .as_ref()
-            .map(|limiter| crate::state::lock(limiter).hit(now));
+        let window = self.limiter.as_ref().map(|limiter| lock(limiter).hit(now));
         let every_nth = self
             .rate_limit_every
             .is_some_and(|every| every > 0 && arrival % every == 0);
@@ -254,6 +257,27 @@ mod tests {
         assert_eq!(
             RetryAfter::HttpDate(90).header_value(wall),
             "Sun, 06 Nov 1994 08:51:07 GMT"
+        );
+        // Across a leap day and a year end, where a calendar is most often wrong.
+        let leap = UNIX_EPOCH + Duration::from_secs(951_868_799);
+        assert_eq!(
+            RetryAfter::HttpDate(0).header_value(leap),
+            "Tue, 29 Feb 2000 23:59:59 GMT"
+        );
+        assert_eq!(
+            RetryAfter::HttpDate(1).header_value(UNIX_EPOCH + Duration::from_secs(1_767_225_599)),
+            "Thu, 01 Jan 2026 00:00:00 GMT"
+        );
+        // A clock before 1970 counts from 1970; a date past year 9999 stops there,
+        // where `httpdate` would panic.
+        let before_1970 = UNIX_EPOCH - Duration::from_secs(10);
+        assert_eq!(
+            RetryAfter::HttpDate(0).header_value(before_1970),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        assert_eq!(
+            RetryAfter::HttpDate(u64::MAX).header_value(wall),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
         );
     }
 

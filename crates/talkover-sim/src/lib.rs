@@ -11,8 +11,8 @@
 //! - `seed`: the environment at start ([`Seed`]), loadable from JSON and checked.
 //! - `state`: the environment, its mutations, the fake clock and the journal.
 //! - `faults`: the request-level fault knobs' decisions ([`RetryAfter`], [`RateLimit`]).
+//! - `lock`: the poison-tolerant mutex lock that `state` and `faults` share.
 //! - `canned`: hand-written answers to matching requests ([`Canned`]).
-//! - `dates`: the RFC 3339 and HTTP date formats.
 //! - `wire`: the JSON the simulator answers with.
 //! - `routes`: the HTTP surface ([`router`]).
 //! - `server`: [`spawn`] on a background thread, or [`serve`] in a caller's runtime.
@@ -31,8 +31,8 @@
 
 mod canned;
 pub mod cli;
-mod dates;
 mod faults;
+mod lock;
 mod routes;
 mod seed;
 mod server;

@@ -19,8 +19,8 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::faults::{Fault, WindowState};
-use crate::state::{AgentFilter, JournalEntry, SharedState};
+use crate::faults::{Fault, Verdict, WindowState};
+use crate::state::{AgentFilter, JournalEntry, SharedState, World};
 use crate::wire::{AgentBody, CallingBody, Failure, Meta, PhoneNumberBody, Success};
 
 /// The largest request body read. The one write carries a direction and a list of ids,
@@ -100,17 +100,7 @@ async fn answer(
     next: Next,
 ) -> Response {
     let verdict = match api_arrival {
-        Some(number) => {
-            let delay = state.faults().delay(number);
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            Some(
-                state
-                    .faults()
-                    .verdict(number, Instant::now(), SystemTime::now()),
-            )
-        }
+        Some(number) => Some(wait_for_verdict(&state, number).await),
         None => None,
     };
     let method = request.method().clone();
@@ -167,6 +157,19 @@ async fn answer(
         },
     );
     response
+}
+
+/// Holds the `number`-th `/api/v1` request for its delay and at the barrier, then
+/// decides whether it is faulted.
+async fn wait_for_verdict(state: &SharedState, number: u64) -> Verdict {
+    let delay = state.faults().delay(number);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    state.barrier().await;
+    state
+        .faults()
+        .verdict(number, Instant::now(), SystemTime::now())
 }
 
 /// The answer to an injected fault: its JSON body, and `Retry-After` on a 429.
@@ -365,15 +368,49 @@ async fn update_calling(
     let mut world = state.world();
     // Unknown agents are reported before the body is looked at, as a framework's
     // route-model binding does before validation runs.
-    if world.agent(&id).is_none() {
-        return Err(Failure::agent_not_found());
-    }
+    let current_numbers = world
+        .agent(&id)
+        .map(|agent| agent.phone_number_ids.clone())
+        .ok_or_else(Failure::agent_not_found)?;
     if let Some(message) = state.refusal(&id) {
         return Err(Failure::refused(message));
     }
+    let CallingUpdate {
+        direction,
+        phone_number_ids,
+    } = calling_update(&headers, &body, &world)?;
+    let phone_number_ids = match (phone_number_ids, state.merges_numbers()) {
+        (Some(new), true) => Some(current_numbers.iter().cloned().chain(new).collect()),
+        (ids, _) => ids,
+    };
+    if state.enforces_single_inbound_owner() {
+        let after = phone_number_ids.as_deref().unwrap_or(&current_numbers);
+        if let Some((number, holder)) = world.inbound_claim_conflict(&id, &direction, after) {
+            return Err(Failure::number_in_use(number, holder));
+        }
+    }
+    world.update_calling(&id, direction, phone_number_ids);
+    let agent = world.agent(&id).ok_or_else(Failure::agent_not_found)?;
+    let data = CallingBody::new(agent, &world);
+    Ok(Success::data(data).with_message("Agent calling settings updated successfully"))
+}
 
+/// A calling update that passed validation.
+struct CallingUpdate {
+    direction: String,
+    /// The numbers to set (or add, with the merge knob); `None` keeps them.
+    phone_number_ids: Option<Vec<String>>,
+}
+
+/// The body of a calling update, validated against the environment: every problem is
+/// reported at once, as a framework's validator does.
+fn calling_update(
+    headers: &HeaderMap,
+    body: &Bytes,
+    world: &World,
+) -> Result<CallingUpdate, Failure> {
     let mut invalid = Invalid::default();
-    let Some(fields) = json_object(&headers, &body, &mut invalid) else {
+    let Some(fields) = json_object(headers, body, &mut invalid) else {
         return Err(Failure::invalid(invalid.0));
     };
     let direction = match fields.get("direction").and_then(Value::as_str) {
@@ -383,62 +420,39 @@ async fn update_calling(
             None
         }
     };
-    let phone_number_ids = match fields.get("phone_number_ids") {
-        None => None,
-        Some(Value::Array(items)) => {
-            let mut ids = Vec::with_capacity(items.len());
-            for (at, item) in items.iter().enumerate() {
-                match item.as_str() {
-                    Some(id) if world.number(id).is_some() => ids.push(id.to_owned()),
-                    _ => invalid.add(
-                        format!("phone_number_ids.{at}"),
-                        format!("The selected phone_number_ids.{at} is invalid."),
-                    ),
-                }
-            }
-            Some(ids)
-        }
-        Some(_) => {
-            invalid.add(
-                "phone_number_ids",
-                "The phone_number_ids field must be an array.",
-            );
-            None
-        }
-    };
+    let phone_number_ids = fields
+        .get("phone_number_ids")
+        .and_then(|value| known_number_ids(value, world, &mut invalid));
     // A missing direction was recorded as invalid, so this also covers it.
-    let direction = match direction {
-        Some(direction) if invalid.0.is_empty() => direction,
-        _ => return Err(Failure::invalid(invalid.0)),
-    };
+    match direction {
+        Some(direction) if invalid.0.is_empty() => Ok(CallingUpdate {
+            direction,
+            phone_number_ids,
+        }),
+        _ => Err(Failure::invalid(invalid.0)),
+    }
+}
 
-    let phone_number_ids = match (phone_number_ids, state.merges_numbers()) {
-        (Some(new), true) => {
-            let mut merged = world
-                .agent(&id)
-                .map(|agent| agent.phone_number_ids.clone())
-                .unwrap_or_default();
-            merged.extend(new);
-            Some(merged)
-        }
-        (ids, _) => ids,
+/// `phone_number_ids` as a list of ids the environment defines, each problem recorded.
+fn known_number_ids(value: &Value, world: &World, invalid: &mut Invalid) -> Option<Vec<String>> {
+    let Value::Array(items) = value else {
+        invalid.add(
+            "phone_number_ids",
+            "The phone_number_ids field must be an array.",
+        );
+        return None;
     };
-    if state.enforces_single_inbound_owner() {
-        let after = match &phone_number_ids {
-            Some(ids) => ids.clone(),
-            None => world
-                .agent(&id)
-                .map(|agent| agent.phone_number_ids.clone())
-                .unwrap_or_default(),
-        };
-        if let Some((number, holder)) = world.inbound_claim_conflict(&id, &direction, &after) {
-            return Err(Failure::number_in_use(number, holder));
+    let mut ids = Vec::with_capacity(items.len());
+    for (at, item) in items.iter().enumerate() {
+        match item.as_str() {
+            Some(id) if world.number(id).is_some() => ids.push(id.to_owned()),
+            _ => invalid.add(
+                format!("phone_number_ids.{at}"),
+                format!("The selected phone_number_ids.{at} is invalid."),
+            ),
         }
     }
-    world.update_calling(&id, direction, phone_number_ids);
-    let agent = world.agent(&id).ok_or_else(Failure::agent_not_found)?;
-    let data = CallingBody::new(agent, &world);
-    Ok(Success::data(data).with_message("Agent calling settings updated successfully"))
+    Some(ids)
 }
 
 /// The body of a write as a JSON object, or `None` with the reason recorded under

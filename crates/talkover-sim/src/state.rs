@@ -8,13 +8,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
-use crate::canned::{Canned, CannedAnswers};
-use crate::dates::rfc3339;
+use crate::canned::{Canned, CannedAnswers, InvalidCanned};
 use crate::faults::{FixedWindow, RateLimit, RequestFaults, RetryAfter};
+use crate::lock::lock;
 use crate::seed::{Seed, SeedError};
 
 /// Default for [`SimConfig::page_size_cap`]: the `per_page` talkops asks for, so the
@@ -36,7 +37,7 @@ pub const DEFAULT_PAGE_SIZE_CAP: usize = 100;
 /// outside `/api/v1`, so an entry's position there is not its arrival number.
 ///
 /// **Order.** For each `/api/v1` request the simulator: numbers it; waits `latency`
-/// (plus `slow_delay` for a slow request); answers 503 if `fail_requests` names it, else
+/// (plus `slow_delay` for a slow request); waits at the `barrier`, if any; answers 503 if `fail_requests` names it, else
 /// 429 if `rate_limit_every` does, else 429 if the `rate_limit` window is exceeded; else
 /// answers 413 to a body over 1 MiB; else checks the token (401); else answers with the
 /// first `canned` entry that matches and has uses left (routing the request first if the
@@ -69,6 +70,13 @@ pub struct SimConfig {
     pub slow_requests: BTreeSet<u64>,
     /// The extra delay of `slow_requests`.
     pub slow_delay: Duration,
+    /// Fault knob: `Some(n)` holds every `/api/v1` request, once its delay is over, until
+    /// `n` `/api/v1` requests have arrived (by arrival number, see above), then answers
+    /// each as usual; later requests pass at once. A barrier, for a test to prove that a
+    /// client has `n` requests in flight at the same time without timing anything: a
+    /// client that waits for one answer before sending the next request never gets one
+    /// (its own timeout is then what ends the test).
+    pub barrier: Option<u64>,
     /// Fault knob: the `/api/v1` requests with these arrival numbers are answered
     /// `503 {"success": false, "message": "Service temporarily unavailable"}` and change
     /// nothing.
@@ -116,6 +124,7 @@ impl SimConfig {
             latency: Duration::ZERO,
             slow_requests: BTreeSet::new(),
             slow_delay: Duration::ZERO,
+            barrier: None,
             fail_requests: BTreeSet::new(),
             rate_limit_every: None,
             retry_after: RetryAfter::default(),
@@ -165,6 +174,17 @@ impl std::error::Error for SimConfigError {}
 impl From<SeedError> for SimConfigError {
     fn from(err: SeedError) -> Self {
         SimConfigError::Seed(err)
+    }
+}
+
+impl From<InvalidCanned> for SimConfigError {
+    fn from(err: InvalidCanned) -> Self {
+        SimConfigError::Canned {
+            index: err.index,
+            method: err.method,
+            path: err.path,
+            reason: err.reason,
+        }
     }
 }
 
@@ -222,14 +242,16 @@ struct Inner {
     merge_numbers_on_put: bool,
     enforce_single_inbound_owner: bool,
     faults: RequestFaults,
+    barrier: Option<u64>,
     canned: CannedAnswers,
     world: Mutex<World>,
     /// Entries with the arrival number of their request, kept sorted by it.
     journal: Mutex<Vec<(u64, JournalEntry)>>,
     /// Arrival numbers of every journaled request, 0-based, for the journal's order.
     next_arrival: AtomicU64,
-    /// Arrival numbers of `/api/v1` requests only, 1-based, for the fault knobs.
-    api_requests: AtomicU64,
+    /// How many `/api/v1` requests have arrived: the last arrival number handed out for
+    /// the fault knobs (1-based), watched by requests waiting at the barrier.
+    api_arrivals: watch::Sender<u64>,
 }
 
 impl SharedState {
@@ -255,11 +277,12 @@ impl SharedState {
                     .rate_limit
                     .map(|limit| Mutex::new(FixedWindow::new(limit))),
             },
+            barrier: config.barrier,
             canned,
             world: Mutex::new(World::from_seed(config.seed)),
             journal: Mutex::new(Vec::new()),
             next_arrival: AtomicU64::new(0),
-            api_requests: AtomicU64::new(0),
+            api_arrivals: watch::Sender::new(0),
         })))
     }
 
@@ -369,7 +392,24 @@ impl SharedState {
     /// Numbers an `/api/v1` request as it arrives, from 1: the arrival number the fault
     /// knobs name (see [`SimConfig`]).
     pub(crate) fn api_arrival(&self) -> u64 {
-        self.0.api_requests.fetch_add(1, Ordering::Relaxed) + 1
+        let mut number = 0;
+        // Counted and read under the channel's lock, so every number is handed out once.
+        self.0.api_arrivals.send_modify(|count| {
+            *count = count.saturating_add(1);
+            number = *count;
+        });
+        number
+    }
+
+    /// Waits until as many `/api/v1` requests have arrived as [`SimConfig::barrier`]
+    /// says; returns at once when it is off or already reached.
+    pub(crate) async fn barrier(&self) {
+        let Some(needed) = self.0.barrier else {
+            return;
+        };
+        let mut arrivals = self.0.api_arrivals.subscribe();
+        // Fails only when the sender is gone, and `self` holds it.
+        let _ = arrivals.wait_for(|&count| count >= needed).await;
     }
 
     /// Journals a request in its arrival place, which is almost always the end.
@@ -378,15 +418,6 @@ impl SharedState {
         let at = journal.partition_point(|(earlier, _)| *earlier < arrival);
         journal.insert(at, (arrival, entry));
     }
-}
-
-/// Locks ignoring poison: a handler that panicked mid-request cannot leave these
-/// structures half-updated (every mutation is a single assignment after validation),
-/// so the simulator keeps serving rather than failing every later request.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The environment proper.
@@ -604,12 +635,21 @@ impl FakeClock {
     /// 2026-01-01T00:00:00Z as Unix time.
     const START: u64 = 1_767_225_600;
 
+    /// 9999-12-31T23:59:59Z, the last second RFC 3339's four-digit year can write (and
+    /// `humantime` refuses to format past it). A clock that moves one second per write
+    /// never gets there; the bound only keeps formatting total.
+    const LAST: u64 = 253_402_300_799;
+
+    /// The time as RFC 3339 with whole seconds, e.g. `2026-01-01T00:00:01Z`.
     fn now(&self) -> String {
-        rfc3339(Self::START + self.seconds_after_start)
+        let seconds = Self::START
+            .saturating_add(self.seconds_after_start)
+            .min(Self::LAST);
+        humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds)).to_string()
     }
 
     fn tick(&mut self) -> String {
-        self.seconds_after_start += 1;
+        self.seconds_after_start = self.seconds_after_start.saturating_add(1);
         self.now()
     }
 }
@@ -674,6 +714,21 @@ mod tests {
         assert_eq!(clock.now(), "2026-01-01T00:00:00Z");
         assert_eq!(clock.tick(), "2026-01-01T00:00:01Z");
         assert_eq!(clock.tick(), "2026-01-01T00:00:02Z");
+    }
+
+    #[test]
+    fn clock_formats_across_day_month_and_year_boundaries() {
+        let at = |seconds_after_start| {
+            FakeClock {
+                seconds_after_start,
+            }
+            .now()
+        };
+        assert_eq!(at(86_399), "2026-01-01T23:59:59Z");
+        assert_eq!(at(31 * 86_400), "2026-02-01T00:00:00Z");
+        // 2028 is a leap year: 2026 and 2027 have 365 days, then 31 + 28 more.
+        assert_eq!(at((2 * 365 + 59) * 86_400), "2028-02-29T00:00:00Z");
+        assert_eq!(at(u64::MAX), "9999-12-31T23:59:59Z", "clamped, not a panic");
     }
 
     #[test]
@@ -806,9 +861,9 @@ mod tests {
             ..SimConfig::new("talq_secret", seed.clone())
         };
         let err = SharedState::new(config).unwrap_err();
-        assert!(
-            matches!(err, SimConfigError::Canned { index: 0, .. }),
-            "{err:?}"
+        assert_eq!(
+            err.to_string(),
+            r#"canned answer 0 (GET /api/v1/agents): invalid value "\r\n" of header "X-A""#
         );
         let mut bad_seed = seed;
         bad_seed.agents[0].callback = true;

@@ -751,31 +751,79 @@ fn the_merge_knob_adds_numbers_instead_of_replacing_them() {
     assert_eq!(number_ids(&body["data"]), ["p1", "p3"]);
 }
 
+/// A client that gives up after a minute: long past any answer a loaded machine gives,
+/// only there so that a simulator that never answers fails the test instead of hanging it.
+fn patient_client() -> Client {
+    Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
 #[test]
-fn latency_delays_every_api_request_and_concurrent_requests_overlap() {
+fn latency_delays_every_api_request() {
     let sim = Sim::with_config(SimConfig {
         latency: Duration::from_millis(300),
         ..config(SMALL_SEED)
     });
-    let url = sim.url("/api/v1/agents");
     let started = Instant::now();
+    assert_eq!(sim.get("/api/v1/agents").0, 200);
+    // Only the lower bound the sleep guarantees: an upper bound would measure the
+    // machine's load, not the simulator.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+}
+
+#[test]
+fn concurrent_requests_wait_out_their_latency_together() {
+    // The barrier answers none of the eight before all eight have arrived, so every
+    // answer proves that all eight were in flight at once, each past its latency: a
+    // simulator that held requests one after another would answer none, and the
+    // clients' timeout would fail the test. Nothing here depends on how long it takes.
+    let sim = Sim::with_config(SimConfig {
+        latency: Duration::from_millis(300),
+        barrier: Some(8),
+        ..config(SMALL_SEED)
+    });
+    let url = sim.url("/api/v1/agents");
     let requests: Vec<_> = (0..8)
         .map(|_| {
             let url = url.clone();
-            thread::spawn(move || {
-                let client = Client::builder().no_proxy().build().unwrap();
-                send(client.get(url).bearer_auth(TOKEN)).0
-            })
+            thread::spawn(move || send(patient_client().get(url).bearer_auth(TOKEN)).0)
         })
         .collect();
     let answered: Vec<u16> = requests.into_iter().map(|t| t.join().unwrap()).collect();
-    let elapsed = started.elapsed();
     assert_eq!(answered, [200; 8]);
-    // A lower bound the sleep guarantees, and an upper bound far from the 2.4 s that
-    // requests waiting one after another would take.
-    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
     assert_eq!(statuses(&sim), [200; 8]);
+}
+
+#[test]
+fn a_barrier_holds_requests_until_enough_have_arrived() {
+    let sim = Sim::with_config(SimConfig {
+        barrier: Some(2),
+        ..config(SMALL_SEED)
+    });
+    // A client that waits for its answer before sending more never gets one: #1 is held
+    // until #2 arrives, however long that takes, so this timeout always fires.
+    let impatient = Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = impatient
+        .get(sim.url("/api/v1/agents/a1"))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    // Paths outside /api/v1 neither count nor wait.
+    assert_eq!(send(sim.client.get(sim.url("/health"))).0, 200);
+    // #2 reaches the barrier, and #3 finds it already reached.
+    let patient = patient_client();
+    for path in ["/api/v1/agents/a2", "/api/v1/agents/a3"] {
+        assert_eq!(send(patient.get(sim.url(path)).bearer_auth(TOKEN)).0, 200);
+    }
 }
 
 #[test]
