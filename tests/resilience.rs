@@ -171,3 +171,35 @@ fn a_retry_after_longer_than_the_wait_budget_fails_fast_instead_of_stalling() {
     out
         .stderr_has(&["429 Too Many Requests (gave up after 1 attempt: the next try would wait 3600s, past --max-retry-wait (1s))"]);
 }
+
+#[test]
+fn a_put_that_timed_out_may_have_been_applied_and_the_report_says_so() {
+    // Requests 1 and 2 are the reads; the PUT (3) is answered only after the client gave up,
+    // and the server still applies it, as a real one would.
+    let out = Test::new()
+        .sim(|c| {
+            c.slow_requests = [3].into();
+            c.slow_delay = Duration::from_secs(3);
+        })
+        .file(
+            "agents.yaml",
+            "agents:\n  - name: Night\n    direction: inbound\n    phone_numbers: [\"+14155550400\", \"+14155550300\"]\n",
+        )
+        .args(&[
+            "apply",
+            "--auto-approve",
+            "--request-timeout",
+            "0.5",
+            "--max-retries",
+            "0",
+            "agents.yaml",
+        ])
+        .expect_code(1)
+        .run();
+    assert!(
+        out.stdout
+            .contains("the PUT may or may not have been applied: run plan to see"),
+        "{}",
+        out.stdout
+    );
+}
