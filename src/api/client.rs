@@ -249,35 +249,17 @@ impl Client {
             progress.start(label, last_page);
             progress.tick(label);
         }
-        let mut seen: HashMap<String, u64> = HashMap::new();
-        let mut items = Vec::new();
-        let mut take = |page: u64, list: Vec<T>| -> Result<(), ApiError> {
-            if list.is_empty() && page < last_page {
-                return Err(ApiError::Decode {
-                    call: page_call(page).0,
-                    reason: format!(
-                        "page {page} of {last_page} is empty; the list changed while it was read: try again"
-                    ),
-                });
-            }
-            for item in list {
-                let id = id_of(&item).to_owned();
-                if let Some(earlier) = seen.insert(id.clone(), page) {
-                    let where_ = if earlier == page {
-                        format!("twice on page {page}")
-                    } else {
-                        format!("on page {earlier} and again on page {page}")
-                    };
-                    return Err(ApiError::Decode {
-                        call: page_call(page).0,
-                        reason: format!(
-                            "id {id:?} appears {where_}: the list changed or repeated while it was read; try again"
-                        ),
-                    });
-                }
-                items.push(item);
-            }
-            Ok(())
+        let mut pages = Pages {
+            last_page,
+            id_of,
+            seen: HashMap::new(),
+            items: Vec::new(),
+        };
+        let mut take = |page: u64, list: Vec<T>| {
+            pages.take(page, list).map_err(|reason| ApiError::Decode {
+                call: page_call(page).0,
+                reason,
+            })
         };
         take(1, first)?;
         let mut rest = futures::stream::iter(2..=last_page)
@@ -303,18 +285,10 @@ impl Client {
             progress.finish();
         }
         outcome?;
-        if let Some(total) = total {
-            let read = items.len() as u64;
-            if read != total {
-                return Err(ApiError::Decode {
-                    call: format!("GET {path}"),
-                    reason: format!(
-                        "the server counts {total} items but paging returned {read}; the list may have changed while it was read: run again"
-                    ),
-                });
-            }
-        }
-        Ok(items)
+        pages.finish(total).map_err(|reason| ApiError::Decode {
+            call: format!("GET {path}"),
+            reason,
+        })
     }
 
     /// `PUT /agents/{id}/calling` with the direction and the complete list of numbers.
@@ -450,31 +424,7 @@ impl Client {
         let mut waited = Duration::ZERO;
         let mut retry = 0;
         loop {
-            // Wait for the rate-limit gate (its waits are pacing, not retries).
-            while let Some(wait) = self.gate.reserve(Instant::now()) {
-                // Pacing and rate-limit pauses count against --max-retry-wait too, so that a
-                // huge Retry-After or X-RateLimit-Reset cannot stall a pipeline unbounded.
-                if waited.saturating_add(wait) > policy.max_wait {
-                    return Err(ApiError::Status {
-                        call,
-                        status: 429,
-                        message: format!(
-                            "the API's rate limit asks talkops to wait {:.0}s more, past --max-retry-wait ({:.0}s)",
-                            wait.as_secs_f64(),
-                            policy.max_wait.as_secs_f64()
-                        ),
-                        code: None,
-                    });
-                }
-                self.log(|| {
-                    format!(
-                        "{call}: pacing for the rate limit, waiting {:.1}s",
-                        wait.as_secs_f64()
-                    )
-                });
-                waited = waited.saturating_add(wait);
-                tokio::time::sleep(wait).await;
-            }
+            self.wait_for_gate(&call, &mut waited).await?;
             let Some(attempt) = request.try_clone() else {
                 return Err(ApiError::Decode {
                     call,
@@ -485,7 +435,7 @@ impl Client {
             let outcome = self.attempt(&call, attempt).await;
             let wait = match &outcome {
                 Attempt::Done(..) => None,
-                Attempt::Failed { error, retry_after } => {
+                Attempt::Retryable { error, retry_after } => {
                     let wait = retry_after.unwrap_or_else(|| policy.backoff(retry + 1));
                     if let ApiError::Status { status: 429, .. } = error {
                         // Everyone waits, not only this request: the limit is shared. Never
@@ -505,7 +455,7 @@ impl Client {
                     return Ok((status, body));
                 }
                 Attempt::Final(error) => return Err(error),
-                Attempt::Failed { error, .. } => error,
+                Attempt::Retryable { error, .. } => error,
             };
             let Some(wait) = wait else {
                 return Err(error);
@@ -534,6 +484,36 @@ impl Client {
         }
     }
 
+    /// Waits for the rate-limit gate (its waits are pacing, not retries). Pacing and
+    /// rate-limit pauses count against --max-retry-wait too, so that a huge Retry-After or
+    /// X-RateLimit-Reset cannot stall a pipeline unbounded.
+    async fn wait_for_gate(&self, call: &str, waited: &mut Duration) -> Result<(), ApiError> {
+        let policy = self.options.retry;
+        while let Some(wait) = self.gate.reserve(Instant::now()) {
+            if waited.saturating_add(wait) > policy.max_wait {
+                return Err(ApiError::Status {
+                    call: call.to_owned(),
+                    status: 429,
+                    message: format!(
+                        "the API's rate limit asks talkops to wait {:.0}s more, past --max-retry-wait ({:.0}s)",
+                        wait.as_secs_f64(),
+                        policy.max_wait.as_secs_f64()
+                    ),
+                    code: None,
+                });
+            }
+            self.log(|| {
+                format!(
+                    "{call}: pacing for the rate limit, waiting {:.1}s",
+                    wait.as_secs_f64()
+                )
+            });
+            *waited = waited.saturating_add(wait);
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
+    }
+
     /// One attempt: the body of a success, or an error and whether it may be retried.
     async fn attempt(&self, call: &str, request: reqwest::RequestBuilder) -> Attempt {
         let mut response = match request.send().await {
@@ -545,7 +525,7 @@ impl Client {
                         reason,
                     });
                 }
-                return Attempt::Failed {
+                return Attempt::Retryable {
                     error: ApiError::transport(call.to_owned(), &err),
                     retry_after: None,
                 };
@@ -571,7 +551,7 @@ impl Client {
         let body = match read_body(&mut response).await {
             Ok(body) => body,
             Err(BodyError::Transport(err)) => {
-                return Attempt::Failed {
+                return Attempt::Retryable {
                     error: ApiError::transport(call.to_owned(), &err),
                     retry_after: None,
                 }
@@ -599,7 +579,7 @@ impl Client {
         let error =
             ApiError::from_response(call.to_owned(), status.as_u16(), &text, self.token.expose());
         if status.as_u16() == 429 || status.is_server_error() {
-            Attempt::Failed { error, retry_after }
+            Attempt::Retryable { error, retry_after }
         } else {
             Attempt::Final(error)
         }
@@ -617,6 +597,56 @@ impl Client {
                 crate::render::visible(&scrub(&message(), self.token.expose()))
             ));
         }
+    }
+}
+
+/// The items of a paged list as its pages arrive, in order, with the checks that stop a read
+/// of a list that changed or repeats.
+struct Pages<T> {
+    last_page: u64,
+    id_of: fn(&T) -> &str,
+    /// Each id seen, and the page it was on.
+    seen: HashMap<String, u64>,
+    items: Vec<T>,
+}
+
+impl<T> Pages<T> {
+    /// Takes page `page`: an empty page before the last, or an id seen before, is an error.
+    fn take(&mut self, page: u64, list: Vec<T>) -> Result<(), String> {
+        let last_page = self.last_page;
+        if list.is_empty() && page < last_page {
+            return Err(format!(
+                "page {page} of {last_page} is empty; the list changed while it was read: try again"
+            ));
+        }
+        for item in list {
+            let id = (self.id_of)(&item).to_owned();
+            if let Some(earlier) = self.seen.insert(id.clone(), page) {
+                let where_ = if earlier == page {
+                    format!("twice on page {page}")
+                } else {
+                    format!("on page {earlier} and again on page {page}")
+                };
+                return Err(format!(
+                    "id {id:?} appears {where_}: the list changed or repeated while it was read; try again"
+                ));
+            }
+            self.items.push(item);
+        }
+        Ok(())
+    }
+
+    /// The items, if there are exactly as many as page 1's `meta.total` (when it gave one).
+    fn finish(self, total: Option<u64>) -> Result<Vec<T>, String> {
+        if let Some(total) = total {
+            let read = self.items.len() as u64;
+            if read != total {
+                return Err(format!(
+                    "the server counts {total} items but paging returned {read}; the list may have changed while it was read: run again"
+                ));
+            }
+        }
+        Ok(self.items)
     }
 }
 
@@ -701,7 +731,7 @@ enum Attempt {
     /// A 2xx: its status and body.
     Done(u16, String),
     /// Retryable (5xx, 429, transport), after `retry_after` when the server said.
-    Failed {
+    Retryable {
         error: ApiError,
         retry_after: Option<Duration>,
     },

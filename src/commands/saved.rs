@@ -12,6 +12,7 @@ use crate::api::Client;
 use crate::desired::DesiredConfig;
 use crate::document::{PlanDocument, FORMAT_VERSION};
 use crate::drift;
+use crate::plan::Plan;
 use crate::settings::{Output, Settings};
 
 pub(super) fn run(
@@ -32,17 +33,9 @@ pub(super) fn run(
     ))
 }
 
-/// `apply --plan FILE [PATH...]`: performs exactly the saved steps, after checking that the
-/// file belongs to this API and version, that no agent it changes has changed since, and,
-/// given a config, that planning that config now makes exactly the saved changes.
-async fn apply_saved(
-    client: &Client,
-    api_url: &str,
-    file: &Path,
-    config: Option<&DesiredConfig>,
-    options: &ApplyOptions,
-    output: &Output,
-) -> anyhow::Result<u8> {
+/// Reads a saved plan: it must be JSON in this format version, made against this API URL,
+/// and consistent (its steps exactly those its changes need).
+fn load(file: &Path, api_url: &str) -> anyhow::Result<(PlanDocument, Plan)> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the saved plan {}", file.display()))?;
     let shown = file.display();
@@ -65,9 +58,25 @@ async fn apply_saved(
             document.api_url
         );
     }
-    let mut plan = document
+    let plan = document
         .to_plan()
         .map_err(|reason| anyhow::anyhow!("{shown} is not a valid saved talkops plan: {reason}"))?;
+    Ok((document, plan))
+}
+
+/// `apply --plan FILE [PATH...]`: performs exactly the saved steps, after checking that the
+/// file belongs to this API and version, that no agent it changes has changed since, and,
+/// given a config, that planning that config now makes exactly the saved changes.
+async fn apply_saved(
+    client: &Client,
+    api_url: &str,
+    file: &Path,
+    config: Option<&DesiredConfig>,
+    options: &ApplyOptions,
+    output: &Output,
+) -> anyhow::Result<u8> {
+    let (document, mut plan) = load(file, api_url)?;
+    let shown = file.display();
 
     let live = read_live(client, api_url).await?;
     let mut drifted = drift::drift(&plan, &live);
