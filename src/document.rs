@@ -172,7 +172,7 @@ impl PlanDocument {
 
     /// The plan this document describes, checked for internal consistency (a hand-edited or
     /// corrupted file must not turn into PUTs nobody reviewed).
-    pub fn to_plan(&self) -> Result<Plan, String> {
+    pub fn to_plan(&self) -> Result<Plan, InvalidPlan> {
         let mut plan = Plan {
             unchanged: self.summary.unchanged,
             unmanaged: self.summary.not_managed,
@@ -180,12 +180,29 @@ impl PlanDocument {
             warnings: self.warnings.clone(),
             ..Plan::default()
         };
+        plan.changes = self.changes(&mut plan.numbers)?;
+        plan.steps = self.steps(&plan.changes)?;
+        let mut agents = BTreeSet::new();
+        if let Some(twice) = plan.changes.iter().find(|c| !agents.insert(&c.id)) {
+            return Err(InvalidPlan::ChangedTwice(twice.id.to_string()));
+        }
+        // The steps must be exactly those the changes call for: an edited file must not turn
+        // into PUTs that nobody reviewed (an extra release, a different order).
+        if crate::order::order(&plan.changes) != plan.steps {
+            return Err(InvalidPlan::EditedSteps);
+        }
+        plan.relabel();
+        Ok(plan)
+    }
+
+    /// The changes, recording every number the file gives in `numbers`.
+    fn changes(&self, numbers: &mut BTreeMap<PhoneId, String>) -> Result<Vec<Change>, InvalidPlan> {
         let mut ids = |list: &[NumberDocument]| -> BTreeSet<PhoneId> {
             list.iter()
                 .map(|n| {
                     let id = PhoneId::new(n.id.as_str());
                     if let Some(number) = &n.number {
-                        plan.numbers.insert(id.clone(), number.clone());
+                        numbers.insert(id.clone(), number.clone());
                     }
                     id
                 })
@@ -196,7 +213,7 @@ impl PlanDocument {
             let direction = c
                 .after
                 .direction
-                .ok_or_else(|| format!("change of agent {} has no target direction", c.agent_id))?;
+                .ok_or_else(|| InvalidPlan::NoTargetDirection(c.agent_id.clone()))?;
             changes.push(Change {
                 id: AgentId::new(c.agent_id.as_str()),
                 name: c.agent_name.clone(),
@@ -213,69 +230,82 @@ impl PlanDocument {
                 },
             });
         }
-        plan.changes = changes;
+        Ok(changes)
+    }
+
+    /// The steps, each checked against its change; every change has exactly one final step.
+    fn steps(&self, changes: &[Change]) -> Result<Vec<Step>, InvalidPlan> {
+        let mut steps = Vec::with_capacity(self.steps.len());
         let mut finals = BTreeMap::new();
         for (index, s) in self.steps.iter().enumerate() {
-            let change = plan.changes.get(s.change).ok_or_else(|| {
-                format!(
-                    "step {index} names change {}, which does not exist",
-                    s.change
-                )
+            let change = changes.get(s.change).ok_or(InvalidPlan::UnknownChange {
+                step: index,
+                change: s.change,
             })?;
             if change.id.as_str() != s.agent_id {
-                return Err(format!(
-                    "step {index} is for agent {}, but its change is for {}",
-                    s.agent_id, change.id
-                ));
+                return Err(InvalidPlan::WrongAgent {
+                    step: index,
+                    agent: s.agent_id.clone(),
+                    change_agent: change.id.to_string(),
+                });
             }
             if s.after.iter().any(|&d| d >= index) {
-                return Err(format!("step {index} depends on a later step"));
+                return Err(InvalidPlan::LaterDependency(index));
             }
             let target = Target {
                 direction: s.direction,
-                phone_ids: s
-                    .phone_number_ids
-                    .iter()
-                    .map(|p| PhoneId::new(p.as_str()))
-                    .collect(),
+                phone_ids: phone_ids(&s.phone_number_ids).collect(),
             };
             if s.kind == StepKind::Final {
                 if target != change.after {
-                    return Err(format!(
-                        "the final step of agent {} does not match its change",
-                        change.id
-                    ));
+                    return Err(InvalidPlan::FinalMismatch(change.id.to_string()));
                 }
                 *finals.entry(s.change).or_insert(0) += 1;
             }
-            plan.steps.push(Step {
+            steps.push(Step {
                 change: s.change,
                 kind: s.kind,
                 target,
                 after: s.after.clone(),
-                claims: s.claims.iter().map(|p| PhoneId::new(p.as_str())).collect(),
-                releases_for_others: s
-                    .releases_for_others
-                    .iter()
-                    .map(|p| PhoneId::new(p.as_str()))
-                    .collect(),
+                claims: phone_ids(&s.claims).collect(),
+                releases_for_others: phone_ids(&s.releases_for_others).collect(),
             });
         }
-        if (0..plan.changes.len()).any(|c| finals.get(&c) != Some(&1)) {
-            return Err("every change must have exactly one final step".into());
+        if (0..changes.len()).any(|c| finals.get(&c) != Some(&1)) {
+            return Err(InvalidPlan::FinalCount);
         }
-        let mut agents = BTreeSet::new();
-        if let Some(twice) = plan.changes.iter().find(|c| !agents.insert(&c.id)) {
-            return Err(format!("agent {} is changed twice", twice.id));
-        }
-        // The steps must be exactly those the changes call for: an edited file must not turn
-        // into PUTs that nobody reviewed (an extra release, a different order).
-        if crate::order::order(&plan.changes) != plan.steps {
-            return Err("its steps are not the ones its changes call for (was it edited?)".into());
-        }
-        plan.relabel();
-        Ok(plan)
+        Ok(steps)
     }
+}
+
+fn phone_ids(list: &[String]) -> impl Iterator<Item = PhoneId> + '_ {
+    list.iter().map(|p| PhoneId::new(p.as_str()))
+}
+
+/// Why a saved plan cannot be performed: it does not hang together, so it may have been
+/// edited or damaged, and nothing in it is trusted.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidPlan {
+    #[error("change of agent {0} has no target direction")]
+    NoTargetDirection(String),
+    #[error("step {step} names change {change}, which does not exist")]
+    UnknownChange { step: usize, change: usize },
+    #[error("step {step} is for agent {agent}, but its change is for {change_agent}")]
+    WrongAgent {
+        step: usize,
+        agent: String,
+        change_agent: String,
+    },
+    #[error("step {0} depends on a later step")]
+    LaterDependency(usize),
+    #[error("the final step of agent {0} does not match its change")]
+    FinalMismatch(String),
+    #[error("every change must have exactly one final step")]
+    FinalCount,
+    #[error("agent {0} is changed twice")]
+    ChangedTwice(String),
+    #[error("its steps are not the ones its changes call for (was it edited?)")]
+    EditedSteps,
 }
 
 /// apply's report as JSON.

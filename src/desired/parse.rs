@@ -21,45 +21,69 @@ pub(super) fn parse_file(
     agents: &mut Vec<DesiredAgent>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    // Before the parser, whose time grows with the square of the nesting depth.
+    let value = match read_document(file, text) {
+        Ok(value) => value,
+        Err(problem) => {
+            diagnostics.push(problem);
+            return;
+        }
+    };
+    let Some(entries) = agent_entries(file, value, diagnostics) else {
+        return;
+    };
+
+    let lines = entry_lines(text, entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let source = Source {
+            file: file.to_owned(),
+            line: lines.as_ref().map(|lines| lines[index]),
+        };
+        if let Some(agent) = parse_entry(entry, index, &source, diagnostics) {
+            agents.push(agent);
+        }
+    }
+}
+
+/// The file's YAML document, merge keys applied; the nesting is checked first, before the
+/// parser, whose time grows with the square of the nesting depth.
+fn read_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
     if let Err(at) = nesting::check_flow_depth(text) {
-        diagnostics.push(Diagnostic::file(
+        return Err(Diagnostic::file(
             format!("{file}:{}:{}", at.line, at.column),
             format!(
                 "`[` and `{{` nest more than {} levels deep here: a talkops config needs two or three; the file was not parsed",
                 nesting::MAX_FLOW_DEPTH
             ),
         ));
-        return;
     }
-    let mut value: Value = match serde_yaml::from_str(text) {
-        Ok(value) => value,
-        Err(err) => {
-            let location = match err.location() {
-                Some(at) => format!("{file}:{}", at.line()),
-                None => file.to_owned(),
-            };
-            let text = err.to_string();
-            let hint = if text.contains("more than one document") {
-                " (a talkops file holds one YAML document: split it into several files)"
-            } else {
-                ""
-            };
-            diagnostics.push(Diagnostic::file(
-                location,
-                format!("invalid YAML: {text}{hint}"),
-            ));
-            return;
-        }
-    };
+    let mut value: Value = serde_yaml::from_str(text).map_err(|err| {
+        let location = match err.location() {
+            Some(at) => format!("{file}:{}", at.line()),
+            None => file.to_owned(),
+        };
+        let text = err.to_string();
+        let hint = if text.contains("more than one document") {
+            " (a talkops file holds one YAML document: split it into several files)"
+        } else {
+            ""
+        };
+        Diagnostic::file(location, format!("invalid YAML: {text}{hint}"))
+    })?;
     // `<<: *defaults` merge keys are resolved first, so that they read as the keys they bring.
-    if let Err(err) = value.apply_merge() {
-        diagnostics.push(Diagnostic::file(
-            file,
-            format!("invalid YAML merge key: {err}"),
-        ));
-        return;
-    }
+    value
+        .apply_merge()
+        .map_err(|err| Diagnostic::file(file, format!("invalid YAML merge key: {err}")))?;
+    Ok(value)
+}
+
+/// The `agents:` list of a file's top-level mapping; `None`, with the problems pushed, when
+/// the file is not such a mapping (an unknown top-level key is a problem, but the list is
+/// still checked).
+fn agent_entries(
+    file: &str,
+    value: Value,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<Value>> {
     let top = match value {
         Value::Mapping(top) => top,
         Value::Null => {
@@ -67,7 +91,7 @@ pub(super) fn parse_file(
                 file,
                 "the file is empty: a talkops config is a mapping with an `agents:` list",
             ));
-            return;
+            return None;
         }
         other => {
             diagnostics.push(Diagnostic::file(
@@ -77,7 +101,7 @@ pub(super) fn parse_file(
                     kind(&other)
                 ),
             ));
-            return;
+            return None;
         }
     };
     let mut entries = None;
@@ -93,32 +117,21 @@ pub(super) fn parse_file(
             )),
         }
     }
-    let entries = match entries {
-        Some(Value::Sequence(entries)) => entries,
+    match entries {
+        Some(Value::Sequence(entries)) => Some(entries),
         Some(other) => {
             diagnostics.push(Diagnostic::file(
                 file,
                 format!("`agents` must be a list of agents, found {}", kind(&other)),
             ));
-            return;
+            None
         }
         None => {
             diagnostics.push(Diagnostic::file(
                 file,
                 "missing `agents:`: every config file holds an `agents:` list",
             ));
-            return;
-        }
-    };
-
-    let lines = entry_lines(text, entries.len());
-    for (index, entry) in entries.iter().enumerate() {
-        let source = Source {
-            file: file.to_owned(),
-            line: lines.as_ref().map(|lines| lines[index]),
-        };
-        if let Some(agent) = parse_entry(entry, index, &source, diagnostics) {
-            agents.push(agent);
+            None
         }
     }
 }
@@ -174,7 +187,31 @@ fn parse_entry(
         }
     };
 
-    let direction = match direction {
+    let direction = entry_direction(direction, &mut problems);
+
+    let numbers = match numbers {
+        None => None,
+        Some(value) => parse_numbers(value, &mut problems),
+    };
+
+    let label = entry_label(agent.as_ref(), index);
+    if !problems.is_empty() {
+        for problem in problems {
+            diagnostics.push(Diagnostic::entry(source, label.clone(), problem));
+        }
+        return None;
+    }
+    Some(DesiredAgent {
+        source: source.clone(),
+        agent: agent?,
+        direction: direction?,
+        phone_numbers: numbers,
+    })
+}
+
+/// The entry's `direction:`, or a problem.
+fn entry_direction(value: Option<&Value>, problems: &mut Vec<String>) -> Option<Direction> {
+    match value {
         None => {
             problems.push("missing `direction:` (inbound or outbound)".to_owned());
             None
@@ -195,26 +232,7 @@ fn parse_entry(
             ));
             None
         }
-    };
-
-    let numbers = match numbers {
-        None => None,
-        Some(value) => parse_numbers(value, &mut problems),
-    };
-
-    let label = entry_label(agent.as_ref(), index);
-    if !problems.is_empty() {
-        for problem in problems {
-            diagnostics.push(Diagnostic::entry(source, label.clone(), problem));
-        }
-        return None;
     }
-    Some(DesiredAgent {
-        source: source.clone(),
-        agent: agent?,
-        direction: direction?,
-        phone_numbers: numbers,
-    })
 }
 
 /// Parses `phone_numbers`; returns the list when the value is a list. Problems in its items
