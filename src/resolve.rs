@@ -306,6 +306,23 @@ fn declared_once<'a>(
     }
 }
 
+/// Another owner of a conflicting number, with how it comes to own it.
+fn other_owner(
+    declared: &BTreeMap<&AgentId, &ResolvedAgent>,
+    live: &LiveState,
+    id: &AgentId,
+) -> String {
+    let how = match (declared.get(id), live.agents.get(id)) {
+        (Some(other), _) => format!("declared at {}", other.source),
+        (None, Some(agent)) if agent.direction.is_none() => format!(
+            "not managed by this config; its direction is {}, so it may answer it",
+            agent.direction_shown()
+        ),
+        (None, _) => "not managed by this config".to_owned(),
+    };
+    format!("{} ({how})", describe(live, id))
+}
+
 /// A number left with two inbound agents in the end state, counting the agents the config
 /// does not manage and the declared agents whose numbers it leaves alone.
 fn inbound_conflicts(
@@ -314,7 +331,6 @@ fn inbound_conflicts(
 ) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let entry_of = |agent: &ResolvedAgent| agent.entry.to_string();
-    let name_of = |id: &AgentId| describe(live, id);
     // The end state: declared agents as declared, every other agent as it is. An agent
     // whose direction talkops does not know may answer its numbers, so it counts as an
     // inbound owner here (failing closed).
@@ -368,17 +384,7 @@ fn inbound_conflicts(
         let others: Vec<String> = owners
             .iter()
             .filter(|id| **id != &claimant.id)
-            .map(|id| {
-                let how = match (declared.get(id), live.agents.get(*id)) {
-                    (Some(other), _) => format!("declared at {}", other.source),
-                    (None, Some(agent)) if agent.direction.is_none() => format!(
-                        "not managed by this config; its direction is {}, so it may answer it",
-                        agent.direction_shown()
-                    ),
-                    (None, _) => "not managed by this config".to_owned(),
-                };
-                format!("{} ({how})", name_of(id))
-            })
+            .map(|id| other_owner(declared, live, id))
             .collect();
         diagnostics.push(Diagnostic::entry(
             &claimant.source,

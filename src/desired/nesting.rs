@@ -66,19 +66,8 @@ struct BlockScalar {
 impl Scan {
     fn line(&mut self, line: &str, number: usize) -> Result<(), TooDeep> {
         let chars: Vec<char> = line.chars().collect();
-        let indent = chars.iter().take_while(|c| **c == ' ').count();
-        if let Some(block) = &mut self.block_scalar {
-            if chars.iter().all(|c| c.is_whitespace()) {
-                return Ok(());
-            }
-            match block.content {
-                None if indent > block.parent => {
-                    block.content = Some(indent);
-                    return Ok(());
-                }
-                Some(content) if indent >= content => return Ok(()),
-                _ => self.block_scalar = None,
-            }
+        if self.inside_block_scalar(&chars) {
+            return Ok(());
         }
 
         // Whether a node may start here: the places where `[`, `{`, a quote, `|` or `>` are
@@ -144,20 +133,49 @@ impl Scan {
                     node_start = true;
                 }
                 // An anchor or a tag comes before its node: skip it, the node may follow.
-                '&' | '!' if node_start => {
-                    while chars
-                        .get(i.saturating_add(1))
-                        .is_some_and(|n| !(is_blank(*n) || (flow && is_flow_indicator(*n))))
-                    {
-                        i = i.saturating_add(1);
-                    }
-                }
+                '&' | '!' if node_start => i = end_of_property(&chars, i, flow),
                 _ => node_start = false,
             }
             i = i.saturating_add(1);
         }
         Ok(())
     }
+}
+
+impl Scan {
+    /// Whether the line is content of the block scalar being read (ending it when the line
+    /// is indented no deeper than its content).
+    fn inside_block_scalar(&mut self, chars: &[char]) -> bool {
+        let Some(block) = &mut self.block_scalar else {
+            return false;
+        };
+        if chars.iter().all(|c| c.is_whitespace()) {
+            return true;
+        }
+        let indent = chars.iter().take_while(|c| **c == ' ').count();
+        match block.content {
+            None if indent > block.parent => {
+                block.content = Some(indent);
+                true
+            }
+            Some(content) if indent >= content => true,
+            _ => {
+                self.block_scalar = None;
+                false
+            }
+        }
+    }
+}
+
+/// The index of the last character of the anchor or tag starting at `i`.
+fn end_of_property(chars: &[char], mut i: usize, flow: bool) -> usize {
+    while chars
+        .get(i.saturating_add(1))
+        .is_some_and(|n| !(is_blank(*n) || (flow && is_flow_indicator(*n))))
+    {
+        i = i.saturating_add(1);
+    }
+    i
 }
 
 /// The column of a line's first node, past its indentation and any `- ` entry indicators.
