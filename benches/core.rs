@@ -52,7 +52,7 @@ fn environment(size: usize, changes: usize) -> (LiveState, String) {
 }
 
 fn main() {
-    println!("| agents | parse + validate | resolve | diff + order | total |");
+    println!("| agents | parse + validate | resolve | plan (diff, order, guards) | total |");
     println!("|---:|---:|---:|---:|---:|");
     for size in [1_000, 10_000, 50_000] {
         let (live, text) = environment(size, size / 10);
@@ -69,7 +69,13 @@ fn main() {
             let resolved = talkops::resolve::resolve(&config, &live).expect("resolves");
             let resolving = started.elapsed();
             let started = Instant::now();
-            let plan = talkops::diff::diff(&resolved, &live);
+            let plan = talkops::plan::build(
+                &resolved,
+                resolved.len(),
+                &live,
+                None,
+                talkops::plan::Thresholds::default(),
+            );
             let diffing = started.elapsed();
             assert_eq!(plan.changes.len(), size / 10);
             for (slot, took) in best.iter_mut().zip([parsed, resolving, diffing]) {

@@ -9,7 +9,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::api::{ApiError, Client};
-use crate::order::StepKind;
+use crate::plan::StepKind;
 use crate::plan::{Plan, Target};
 use crate::state::{AgentId, PhoneId};
 

@@ -1,12 +1,13 @@
-//! The pure core: resolved desired agents + live state -> the changes to make.
+//! The pure core: resolved desired agents + live state -> the changes to make (ordered,
+//! labelled and judged by [`crate::plan::build`]).
 //!
 //! Numbers are compared as sets, so order never makes a change; diff never performs I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use crate::plan::{Calling, Change, Plan, Target};
+use crate::plan::model::{Calling, Change, Plan, Target};
 use crate::resolve::ResolvedAgent;
-use crate::state::{LiveState, PhoneId};
+use crate::state::LiveState;
 
 /// Compares each declared agent with its live counterpart. Agents the config does not
 /// declare are only counted. Changes come sorted by agent name, then id.
@@ -52,54 +53,12 @@ pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
     }
     changes.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     let unmanaged = live.agents.len().saturating_sub(changes.len() + unchanged);
-    let steps = crate::order::order(&changes);
-    let mut plan = Plan {
+    Plan {
         changes,
         unchanged,
         unmanaged,
         numbers,
-        steps,
         ..Plan::default()
-    };
-    plan.relabel();
-    plan
-}
-
-/// How each phone id of the changes is shown: its number; the id too where two ids share a
-/// number (or a number is unknown), since a change must never look like no change.
-pub fn labels(
-    changes: &[crate::plan::Change],
-    numbers: &BTreeMap<PhoneId, String>,
-) -> BTreeMap<PhoneId, String> {
-    let mut labels = BTreeMap::new();
-    for change in changes {
-        for id in change
-            .before
-            .phone_ids
-            .iter()
-            .chain(&change.after.phone_ids)
-        {
-            let label = numbers.get(id).cloned().unwrap_or_else(|| id.to_string());
-            labels.insert(id.clone(), label);
-        }
-    }
-    disambiguate(&mut labels);
-    labels
-}
-
-/// Two phone ids showing the same number (or a number without one, shown by id) would make a
-/// change look like no change; such labels carry their id.
-fn disambiguate(labels: &mut BTreeMap<PhoneId, String>) {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for label in labels.values() {
-        *seen.entry(label.clone()).or_default() += 1;
-    }
-    for (id, label) in labels.iter_mut() {
-        if label == id.as_str() {
-            *label = format!("(id {id}, number unknown)");
-        } else if seen.get(label.as_str()).copied().unwrap_or(0) > 1 {
-            *label = format!("{label} (id {id})");
-        }
     }
 }
 
@@ -107,7 +66,7 @@ fn disambiguate(labels: &mut BTreeMap<PhoneId, String>) {
 mod tests {
     use super::*;
     use crate::desired::Source;
-    use crate::state::{AgentId, Direction, LiveAgent};
+    use crate::state::{AgentId, Direction, LiveAgent, PhoneId};
     use std::collections::BTreeSet;
 
     fn ids(list: &[&str]) -> BTreeSet<PhoneId> {
@@ -178,13 +137,14 @@ mod tests {
             ("b", Outbound, &[]),
             ("c", Inbound, &["3"]),
         ]);
-        let plan = diff(
+        let mut plan = diff(
             &[
                 want("a", Inbound, Some(&["2", "3"])),
                 want("b", Outbound, Some(&[])),
             ],
             &state,
         );
+        plan.relabel();
         assert_eq!((plan.unchanged, plan.unmanaged), (1, 1));
         let change = &plan.changes[0];
         assert_eq!(
@@ -207,7 +167,8 @@ mod tests {
         state
             .phone_numbers
             .insert(PhoneId::new("2"), Some("+15551".into()));
-        let plan = diff(&[want("a", Inbound, Some(&["2"]))], &state);
+        let mut plan = diff(&[want("a", Inbound, Some(&["2"]))], &state);
+        plan.relabel();
         assert_eq!(plan.label(&PhoneId::new("1")), "+15551 (id 1)");
         assert_eq!(plan.label(&PhoneId::new("2")), "+15551 (id 2)");
     }

@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::guards::Warning;
-use crate::order::{Step, StepKind};
+use crate::plan::Warning;
 use crate::plan::{Calling, Change, Plan, Target};
+use crate::plan::{Step, StepKind};
 use crate::state::{AgentId, Direction, PhoneId};
 
 /// Bumped on any change that an older talkops could not read correctly.

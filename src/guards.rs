@@ -4,65 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
-use crate::plan::Plan;
+use crate::plan::model::{GuardKind, Override, Plan, Thresholds, Warning};
 use crate::state::{AgentId, Direction, LiveState, PhoneId};
-
-/// When a plan counts as "large".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Thresholds {
-    /// More than this percentage of the managed agents changing is large...
-    pub max_change_percent: u32,
-    /// ...when at least this many agents are managed.
-    pub min_managed: usize,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            max_change_percent: 30,
-            min_managed: 10,
-        }
-    }
-}
-
-/// The flag that lets apply go ahead despite a warning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Override {
-    Force,
-    AllowUnrouted,
-}
-
-impl Override {
-    pub fn flag(self) -> &'static str {
-        match self {
-            Override::Force => "--force",
-            Override::AllowUnrouted => "--allow-unrouted",
-        }
-    }
-}
-
-/// Which guard a warning comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GuardKind {
-    ChangeSize,
-    Unrouted,
-    CallbackRole,
-    /// A changed agent's current direction is one talkops does not know.
-    UnknownDirection,
-}
-
-/// A reason to stop and think before applying.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Warning {
-    pub kind: GuardKind,
-    pub message: String,
-    /// The flag that accepts it.
-    pub needs: Override,
-}
 
 /// Every guard that this plan trips. `callback_agents` is `None` when it was not asked for
 /// (no inbound agent turns outbound, so the callback guard cannot trip).

@@ -25,6 +25,7 @@ pub mod export;
 pub mod guards;
 pub mod order;
 pub mod plan;
+pub mod printable;
 pub mod progress;
 pub mod render;
 pub mod resolve;

@@ -13,36 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::{Deserialize, Serialize};
-
-use crate::plan::{Change, Target};
+use crate::plan::model::{Change, Step, StepKind, Target};
 use crate::state::{Direction, PhoneId};
-
-/// Whether a step is an agent's final PUT or an intermediate one that breaks a cycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StepKind {
-    /// Keeps the agent's direction and drops the numbers it is losing, claiming none.
-    Release,
-    /// Puts the agent in its desired state.
-    Final,
-}
-
-/// One PUT of an apply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Step {
-    /// Index of the agent's change in `Plan::changes`.
-    pub change: usize,
-    pub kind: StepKind,
-    /// What this PUT sends.
-    pub target: Target,
-    /// Steps (indices into the step list) that must succeed before this one runs.
-    pub after: Vec<usize>,
-    /// Numbers this PUT makes the agent answer that it did not answer before.
-    pub claims: Vec<PhoneId>,
-    /// Numbers this PUT stops the agent answering that another agent's PUT claims.
-    pub releases_for_others: Vec<PhoneId>,
-}
 
 /// Orders the changes' PUTs. Each change gets exactly one final step, and a cycle of claims
 /// one extra release step; the steps come in an order that is safe to run one by one, and

@@ -594,7 +594,7 @@ impl Client {
         if self.options.verbose {
             crate::stdout::eprint(&format!(
                 "talkops: {}\n",
-                crate::render::visible(&scrub(&message(), self.token.expose()))
+                crate::printable::visible(&scrub(&message(), self.token.expose()))
             ));
         }
     }

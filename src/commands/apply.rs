@@ -13,7 +13,7 @@ use crate::desired::DesiredConfig;
 use crate::plan::Plan;
 use crate::render::{self, Style};
 use crate::settings::{Output, OutputFormat, Settings};
-use crate::{apply, drift, guards, stdout};
+use crate::{apply, drift, stdout};
 
 pub(super) fn run(
     config: &DesiredConfig,
@@ -50,10 +50,10 @@ pub(crate) struct Overrides {
 }
 
 impl Overrides {
-    fn allow(self, needed: guards::Override) -> bool {
+    fn allow(self, needed: crate::plan::Override) -> bool {
         match needed {
-            guards::Override::Force => self.force,
-            guards::Override::AllowUnrouted => self.allow_unrouted,
+            crate::plan::Override::Force => self.force,
+            crate::plan::Override::AllowUnrouted => self.allow_unrouted,
         }
     }
 }
@@ -64,7 +64,7 @@ pub(crate) struct ApplyOptions {
     pub approval: Approval,
     pub overrides: Overrides,
     pub parallelism: usize,
-    pub thresholds: guards::Thresholds,
+    pub thresholds: crate::plan::Thresholds,
 }
 
 pub(crate) async fn plan_and_apply(
@@ -125,7 +125,7 @@ async fn recheck(
     api_url: &str,
     plan: &Plan,
     overrides: Overrides,
-    thresholds: guards::Thresholds,
+    thresholds: crate::plan::Thresholds,
 ) -> anyhow::Result<Plan> {
     let live = read_live(client, api_url).await?;
     let mut drifted = drift::drift(plan, &live);

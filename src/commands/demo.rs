@@ -9,7 +9,7 @@ use super::apply::{plan_and_apply, ApplyOptions, Approval, Overrides};
 use super::{make_plan, runtime};
 use crate::api::{Client, ClientOptions, Token};
 use crate::desired::{self, SourceFile};
-use crate::guards::Thresholds;
+use crate::plan::Thresholds;
 use crate::settings::{Output, OutputFormat};
 use crate::{render, settings, stdout};
 

@@ -149,8 +149,8 @@ fn output_of(args: &cli::OutputArgs) -> Output {
     }
 }
 
-fn thresholds(args: &cli::GuardArgs) -> guards::Thresholds {
-    guards::Thresholds {
+fn thresholds(args: &cli::GuardArgs) -> crate::plan::Thresholds {
+    crate::plan::Thresholds {
         max_change_percent: args.max_change_percent,
         min_managed: args.change_guard_min_agents,
     }
@@ -179,54 +179,85 @@ pub(crate) async fn read_live(client: &Client, api_url: &str) -> anyhow::Result<
         .with_context(|| format!("cannot read the environment at {api_url}"))
 }
 
-/// Reads the live environment, resolves the config against it, diffs, orders and judges the
-/// guards: all validation happens here, before anything could be written. With `targets`,
-/// only the declared agents with those names or ids are planned.
+/// Reads the live environment, resolves the config against it and builds the plan (diff,
+/// order, guards): all validation happens here, before anything could be written. With
+/// `targets`, only the declared agents with those names or ids are planned.
 pub(crate) async fn make_plan(
     client: &Client,
     api_url: &str,
     config: &DesiredConfig,
-    thresholds: guards::Thresholds,
+    thresholds: crate::plan::Thresholds,
     targets: &[String],
 ) -> anyhow::Result<Plan> {
     let live = read_live(client, api_url).await?;
-    let mut plan = changes_for(config, &live, targets)?;
-    judge_guards(client, api_url, &mut plan, &live, thresholds).await?;
-    Ok(plan)
+    let (resolved, declared) = resolve_targets(config, &live, targets)?;
+    // The callback role matters only when an inbound agent turns outbound; asking only then
+    // keeps a plan at its floor of requests.
+    let callback = if crate::plan::needs_callback_agents(&resolved, &live) {
+        Some(callback_agents(client, api_url).await?)
+    } else {
+        None
+    };
+    Ok(crate::plan::build(
+        &resolved,
+        declared,
+        &live,
+        callback.as_ref(),
+        thresholds,
+    ))
 }
 
-/// The changes (ordered, no warnings yet) that bring the live environment to the config,
-/// for the `targets` agents only when there are any. Pure.
+/// The declared agents to plan (those `targets` names, if any), and how many are declared.
+fn resolve_targets(
+    config: &DesiredConfig,
+    live: &LiveState,
+    targets: &[String],
+) -> anyhow::Result<(Vec<resolve::ResolvedAgent>, usize)> {
+    let resolved = resolve::resolve(config, live)?;
+    let declared = resolved.len();
+    Ok((resolve::select_targets(resolved, live, targets)?, declared))
+}
+
+/// The plan the config makes against `live` (for the `targets` agents, if any), without the
+/// callback-role guard: for comparing a saved plan's changes and counts. Pure.
 fn changes_for(
     config: &DesiredConfig,
     live: &LiveState,
     targets: &[String],
 ) -> anyhow::Result<Plan> {
-    let resolved = resolve::resolve(config, live)?;
-    let declared = resolved.len();
-    let resolved = resolve::select_targets(resolved, live, targets)?;
-    let mut plan = crate::diff::diff(&resolved, live);
-    plan.untargeted = declared.saturating_sub(resolved.len());
-    plan.unmanaged = plan.unmanaged.saturating_sub(plan.untargeted);
-    Ok(plan)
+    let (resolved, declared) = resolve_targets(config, live, targets)?;
+    Ok(crate::plan::build(
+        &resolved,
+        declared,
+        live,
+        None,
+        crate::plan::Thresholds::default(),
+    ))
 }
 
-/// Fills in the plan's warnings. The callback role matters only when an inbound agent turns
-/// outbound; asking only then keeps a plan at its floor of requests.
+/// The callback role holders.
+async fn callback_agents(
+    client: &Client,
+    api_url: &str,
+) -> anyhow::Result<std::collections::BTreeSet<crate::state::AgentId>> {
+    client
+        .callback_agents()
+        .await
+        .with_context(|| format!("cannot read the callback agents at {api_url}"))
+}
+
+/// Judges the guards again on an existing plan (a saved one, or one confirmed at the prompt)
+/// against a fresh read. The callback role is asked for only when an inbound agent turns
+/// outbound.
 async fn judge_guards(
     client: &Client,
     api_url: &str,
     plan: &mut Plan,
     live: &LiveState,
-    thresholds: guards::Thresholds,
+    thresholds: crate::plan::Thresholds,
 ) -> anyhow::Result<()> {
     let callback = if guards::needs_callback_agents(plan) {
-        Some(
-            client
-                .callback_agents()
-                .await
-                .with_context(|| format!("cannot read the callback agents at {api_url}"))?,
-        )
+        Some(callback_agents(client, api_url).await?)
     } else {
         None
     };

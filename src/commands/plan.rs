@@ -8,7 +8,6 @@ use anyhow::Context;
 use super::{connect, make_plan, print_plan, runtime, Overrides};
 use crate::desired::DesiredConfig;
 use crate::document::{OverridesDocument, PlanDocument};
-use crate::guards;
 use crate::settings::{Output, Settings};
 use crate::stdout;
 
@@ -17,7 +16,7 @@ pub(super) struct Request {
     pub config: DesiredConfig,
     pub settings: Settings,
     pub output: Output,
-    pub thresholds: guards::Thresholds,
+    pub thresholds: crate::plan::Thresholds,
     pub detailed_exitcode: bool,
     pub out: Option<PathBuf>,
     /// The guard flags to record in a saved plan.

@@ -10,6 +10,7 @@ use std::fmt::Write;
 use super::text::{render_order_lines, render_plan, Style};
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::Plan;
+use crate::printable::is_invisible;
 use crate::state::PhoneId;
 
 /// The most characters a Markdown plan may have.
@@ -285,21 +286,6 @@ fn fence(text: &str) -> String {
     "`".repeat(longest.saturating_add(1).max(3))
 }
 
-/// Whether `c` is a character that the text output (`{:?}`) escapes: control characters (ESC
-/// and the rest of C0 and C1, DEL), format characters such as the bidi overrides and
-/// isolates (U+202A–U+202E, U+2066–U+2069), marks (U+200E, U+200F, U+061C), zero-width
-/// characters, line and paragraph separators, unassigned code points, and combining marks
-/// (which `{:?}` escapes too, and which can be stacked to smear a line). In a PR comment they
-/// could reorder or hide what a plan says.
-pub(super) fn is_invisible(c: char) -> bool {
-    if c.is_ascii() {
-        return c.is_ascii_control();
-    }
-    // std escapes exactly the characters it cannot print (and combining marks), the same set
-    // as `Debug` for `str`: using it keeps the Markdown and the text output in agreement.
-    c.escape_debug().len() > 1
-}
-
 /// Pushes `c` as `\u{..}`, the form the text output uses.
 fn push_escaped(out: &mut String, c: char) {
     let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
@@ -307,7 +293,8 @@ fn push_escaped(out: &mut String, c: char) {
 
 #[cfg(test)]
 mod tests {
-    use super::{clip, code, escape, escape_block, fence, is_invisible};
+    use super::{clip, code, escape, escape_block, fence};
+    use crate::printable::is_invisible;
 
     #[test]
     fn table_breaking_characters_are_escaped() {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use similar::{ChangeTag, TextDiff};
 
 use crate::apply::{ApplyReport, Outcome};
-use crate::order::StepKind;
+use crate::plan::StepKind;
 use crate::plan::{Change, Plan};
 use crate::state::{Direction, PhoneId};
 
