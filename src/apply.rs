@@ -262,14 +262,13 @@ fn blocked_reason(plan: &Plan, index: usize, dep: usize) -> String {
         .map(|p| plan.label(p))
         .collect();
     format!(
-        "not attempted: it needs {} released by agent {:?} (id {}), whose change did not succeed",
+        "not attempted: it needs {} released by agent {}, whose change did not succeed",
         if needed.is_empty() {
             "a number".to_owned()
         } else {
             needed.join(", ")
         },
-        other.name,
-        other.id
+        crate::state::agent_label(&other.name, &other.id)
     )
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::plan::Plan;
-use crate::state::{self, LiveState};
+use crate::state::{self, agent_label, LiveState, Routing};
 
 /// How the saved plan's changes differ from those the config makes now, one line per agent:
 /// an agent only one of them changes, or one they change differently. Empty when they are
@@ -27,7 +27,7 @@ pub fn plan_differences(saved: &Plan, now: &Plan) -> Vec<String> {
         };
     let mut differences = Vec::new();
     for change in &saved.changes {
-        let who = format!("agent {:?} (id {})", change.name, change.id);
+        let who = format!("agent {}", agent_label(&change.name, &change.id));
         let saved_after = settings(saved, Some(change.after.direction), &change.after.phone_ids);
         match now.changes.iter().find(|c| c.id == change.id) {
             None => differences.push(format!(
@@ -53,9 +53,8 @@ pub fn plan_differences(saved: &Plan, now: &Plan) -> Vec<String> {
     for change in &now.changes {
         if !saved.changes.iter().any(|c| c.id == change.id) {
             differences.push(format!(
-                "agent {:?} (id {}): the config makes it {}; the saved plan does not change it",
-                change.name,
-                change.id,
+                "agent {}: the config makes it {}; the saved plan does not change it",
+                agent_label(&change.name, &change.id),
                 settings(now, Some(change.after.direction), &change.after.phone_ids)
             ));
         }
@@ -67,7 +66,7 @@ pub fn plan_differences(saved: &Plan, now: &Plan) -> Vec<String> {
 pub fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
     let mut drifted = Vec::new();
     for change in &plan.changes {
-        let who = format!("agent {:?} (id {})", change.name, change.id);
+        let who = format!("agent {}", agent_label(&change.name, &change.id));
         let Some(now) = live.agents.get(&change.id) else {
             drifted.push(format!("{who}: no longer exists"));
             continue;
@@ -136,15 +135,15 @@ pub fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
             if let Some(other) = live.agents.get(id) {
                 if !changing.contains(id) && other.may_answer() {
                     conflicts.push(format!(
-                        "agent {:?} (id {}), direction {}, may answer numbers the plan claims: the API no longer gives its phone numbers",
-                        other.name,
-                        other.id,
+                        "agent {}, direction {}, may answer numbers the plan claims: the API no longer gives its phone numbers",
+                        agent_label(&other.name, &other.id),
                         other.direction_shown()
                     ));
                 }
             }
         }
     }
+    let routing = Routing::new(live);
     for change in &plan.changes {
         if change.after.direction != state::Direction::Inbound {
             continue;
@@ -156,29 +155,23 @@ pub fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
             .iter()
             .filter(|p| !(held && change.before.phone_ids.contains(*p)));
         for phone in claims {
-            for other in live.agents.values() {
-                if changing.contains(&other.id)
-                    || other.direction == Some(state::Direction::Outbound)
-                    || !other.phone_ids.contains(phone)
-                {
+            for other in routing.answerers(phone) {
+                if changing.contains(&other.id) {
                     continue;
                 }
                 let holder = match other.direction {
-                    Some(state::Direction::Inbound) => {
-                        format!(
-                            "inbound agent {:?} (id {}) now answers",
-                            other.name, other.id
-                        )
-                    }
-                    _ => format!(
-                        "agent {:?} (id {}), whose direction is unknown, may answer",
-                        other.name, other.id
+                    Some(_) => format!(
+                        "inbound agent {} now answers",
+                        agent_label(&other.name, &other.id)
+                    ),
+                    None => format!(
+                        "agent {}, whose direction is unknown, may answer",
+                        agent_label(&other.name, &other.id)
                     ),
                 };
                 conflicts.push(format!(
-                    "agent {:?} (id {}): would answer {}, which {holder}",
-                    change.name,
-                    change.id,
+                    "agent {}: would answer {}, which {holder}",
+                    agent_label(&change.name, &change.id),
                     plan.label(phone),
                 ));
             }

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use crate::state::{Direction, LiveAgent, LiveState, PhoneId, E164};
+use crate::state::{Direction, LiveAgent, LiveState, PhoneId, Routing, E164};
 
 /// The config text for `live`, with a header saying where and when it was exported.
 pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
@@ -49,9 +49,10 @@ pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
 struct Counts<'a> {
     names: HashMap<&'a str, usize>,
     numbers: HashMap<&'a str, usize>,
-    /// Numbers that several inbound agents already answer: a config may not say so (the
-    /// routing is ambiguous), so those agents' numbers are left unmanaged, with a comment.
-    inbound_owners: HashMap<&'a PhoneId, usize>,
+    /// Who answers each number: one that several agents answer (or may) cannot be written
+    /// as config (the routing is ambiguous), so those agents' numbers are left unmanaged,
+    /// with a comment.
+    routing: Routing<'a>,
 }
 
 impl<'a> Counts<'a> {
@@ -64,18 +65,10 @@ impl<'a> Counts<'a> {
         for number in live.phone_numbers.values().flatten() {
             *numbers.entry(number.as_str()).or_default() += 1;
         }
-        let mut inbound_owners: HashMap<&PhoneId, usize> = HashMap::new();
-        for agent in live.agents.values() {
-            if agent.direction == Some(Direction::Inbound) {
-                for phone in &agent.phone_ids {
-                    *inbound_owners.entry(phone).or_default() += 1;
-                }
-            }
-        }
         Counts {
             names,
             numbers,
-            inbound_owners,
+            routing: Routing::new(live),
         }
     }
 
@@ -125,10 +118,7 @@ fn write_agent(
     let shared: Vec<String> = agent
         .phone_ids
         .iter()
-        .filter(|p| {
-            direction == Direction::Inbound
-                && counts.inbound_owners.get(p).copied().unwrap_or(0) > 1
-        })
+        .filter(|p| direction == Direction::Inbound && counts.routing.answerers(p).len() > 1)
         .map(|p| counts.number_of(live, p))
         .collect();
     let unknown: Vec<String> = agent

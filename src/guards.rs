@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::plan::model::{GuardKind, Override, Plan, Thresholds, Warning};
-use crate::state::{AgentId, Direction, LiveState, PhoneId};
+use crate::state::{agent_label, AgentId, Direction, LiveAgent, LiveState, PhoneId, Routing};
 
 /// Every guard that this plan trips. `callback_agents` is `None` when it was not asked for
 /// (no inbound agent turns outbound, so the callback guard cannot trip).
@@ -29,7 +29,7 @@ pub fn check(
 /// `"Name" (id X)` of a live agent, or `id X`.
 fn who(live: &LiveState, id: &AgentId) -> String {
     match live.agents.get(id) {
-        Some(agent) => format!("{:?} (id {id})", agent.name),
+        Some(agent) => agent_label(&agent.name, id),
         None => format!("id {id}"),
     }
 }
@@ -61,14 +61,9 @@ fn off_the_air(plan: &Plan, live: &LiveState) -> Vec<Warning> {
         .iter()
         .map(|c| (&c.id, (c.after.direction, &c.after.phone_ids)))
         .collect();
-    let mut answered_before: BTreeMap<&PhoneId, Vec<&AgentId>> = BTreeMap::new();
+    let routing = Routing::new(live);
     let mut answered_after: BTreeSet<&PhoneId> = BTreeSet::new();
     for agent in live.agents.values() {
-        if agent.may_answer() {
-            for phone in &agent.phone_ids {
-                answered_before.entry(phone).or_default().push(&agent.id);
-            }
-        }
         match after.get(&agent.id) {
             Some((direction, phones)) => {
                 if *direction == Direction::Inbound {
@@ -82,8 +77,8 @@ fn off_the_air(plan: &Plan, live: &LiveState) -> Vec<Warning> {
             }
         }
     }
-    answered_before
-        .iter()
+    routing
+        .answered()
         .filter(|(phone, _)| !answered_after.contains(*phone))
         .map(|(phone, owners)| off_the_air_warning(plan, live, phone, owners))
         .collect()
@@ -93,20 +88,18 @@ fn off_the_air_warning(
     plan: &Plan,
     live: &LiveState,
     phone: &PhoneId,
-    owners: &[&AgentId],
+    owners: &[&LiveAgent],
 ) -> Warning {
-    let unsure = owners
-        .iter()
-        .any(|id| live.agents.get(*id).is_some_and(|a| a.direction.is_none()));
+    let unsure = owners.iter().any(|a| a.direction.is_none());
     let owners: Vec<String> = owners
         .iter()
-        .map(|id| match live.agents.get(*id) {
-            Some(agent) if agent.direction.is_none() => format!(
+        .map(|agent| match agent.direction {
+            None => format!(
                 "agent {} (direction {})",
-                who(live, id),
+                agent_label(&agent.name, &agent.id),
                 agent.direction_shown()
             ),
-            _ => format!("inbound agent {}", who(live, id)),
+            Some(_) => format!("inbound agent {}", agent_label(&agent.name, &agent.id)),
         })
         .collect();
     let number = plan_label(plan, live, phone);

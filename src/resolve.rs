@@ -245,7 +245,7 @@ pub enum TargetError {
 fn describe(live: &LiveState, id: &AgentId) -> String {
     live.agents
         .get(id)
-        .map(|a| format!("{:?} (id {id})", a.name))
+        .map(|a| crate::state::agent_label(&a.name, id))
         .unwrap_or_else(|| format!("id {id}"))
 }
 

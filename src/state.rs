@@ -137,6 +137,56 @@ pub struct LiveState {
     pub unknown_numbers: BTreeSet<AgentId>,
 }
 
+/// An agent as every message names it: `"Name" (id X)` (the name quoted and escaped, so that
+/// an odd name cannot pass for something else).
+pub fn agent_label(name: &str, id: &AgentId) -> String {
+    format!("{name:?} (id {id})")
+}
+
+/// Who each phone number routes to in the live environment: the agents that answer it (or
+/// may: inbound, or a direction talkops does not know) and those that call from it
+/// (outbound). Built once from a [`LiveState`]; the one place that says "who answers this
+/// number", for the guards, drift checks and export.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Routing<'a> {
+    answerers: BTreeMap<&'a PhoneId, Vec<&'a LiveAgent>>,
+    callers: BTreeMap<&'a PhoneId, Vec<&'a LiveAgent>>,
+}
+
+impl<'a> Routing<'a> {
+    pub fn new(live: &'a LiveState) -> Routing<'a> {
+        let mut routing = Routing::default();
+        for agent in live.agents.values() {
+            let side = if agent.may_answer() {
+                &mut routing.answerers
+            } else {
+                &mut routing.callers
+            };
+            for phone in &agent.phone_ids {
+                side.entry(phone).or_default().push(agent);
+            }
+        }
+        routing
+    }
+
+    /// The agents that answer `phone`, or may (by id order).
+    pub fn answerers(&self, phone: &PhoneId) -> &[&'a LiveAgent] {
+        self.answerers.get(phone).map_or(&[], Vec::as_slice)
+    }
+
+    /// The outbound agents that call from `phone` (by id order).
+    pub fn callers(&self, phone: &PhoneId) -> &[&'a LiveAgent] {
+        self.callers.get(phone).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every number someone answers or may answer, with those agents.
+    pub fn answered(&self) -> impl Iterator<Item = (&'a PhoneId, &[&'a LiveAgent])> + '_ {
+        self.answerers
+            .iter()
+            .map(|(phone, agents)| (*phone, agents.as_slice()))
+    }
+}
+
 impl LiveAgent {
     /// Whether the agent answers, or may answer, calls to its numbers: inbound, or a
     /// direction talkops does not know (missing, or a value like `"both"`).
@@ -189,6 +239,44 @@ mod tests {
         ] {
             assert!(E164::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn routing_knows_who_answers_and_who_calls_each_number() {
+        let mut live = LiveState::default();
+        for (id, direction, phones) in [
+            ("a", Some(Direction::Inbound), &["1", "2"][..]),
+            ("b", Some(Direction::Outbound), &["1"][..]),
+            ("c", None, &["2"][..]),
+        ] {
+            live.agents.insert(
+                AgentId::new(id),
+                LiveAgent {
+                    id: AgentId::new(id),
+                    name: id.into(),
+                    direction,
+                    direction_text: None,
+                    status: None,
+                    phone_ids: phones.iter().map(|p| PhoneId::new(*p)).collect(),
+                },
+            );
+        }
+        let routing = Routing::new(&live);
+        let ids = |agents: &[&LiveAgent]| -> Vec<String> {
+            agents.iter().map(|a| a.id.to_string()).collect()
+        };
+        assert_eq!(ids(routing.answerers(&PhoneId::new("1"))), ["a"]);
+        assert_eq!(ids(routing.callers(&PhoneId::new("1"))), ["b"]);
+        assert_eq!(
+            ids(routing.answerers(&PhoneId::new("2"))),
+            ["a", "c"],
+            "unknown may answer"
+        );
+        assert!(routing.answerers(&PhoneId::new("9")).is_empty());
+        assert_eq!(
+            agent_label("A \"x\"", &AgentId::new("a")),
+            "\"A \\\"x\\\"\" (id a)"
+        );
     }
 
     #[test]

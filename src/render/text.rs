@@ -8,6 +8,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::StepKind;
 use crate::plan::{Change, Plan};
+use crate::state::agent_label;
 use crate::state::{Direction, PhoneId};
 
 /// Whether to emit ANSI colours (only on a terminal, never with `NO_COLOR`).
@@ -95,8 +96,9 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, style: Style) {
         "{} {}",
         style.yellow("~"),
         super::visible(&format!(
-            "agent {:?} (id {})  {}",
-            change.name, change.id, change.source
+            "agent {}  {}",
+            agent_label(&change.name, &change.id),
+            change.source
         ))
     );
     let before = settings_text(change.before.direction, &change.before.phone_ids, plan);
@@ -153,7 +155,7 @@ pub(crate) fn render_order_lines(plan: &Plan) -> Vec<String> {
     for (position, &index) in shown.iter().enumerate() {
         let step = &plan.steps[index];
         let change = &plan.changes[step.change];
-        let who = format!("agent {:?} (id {})", change.name, change.id);
+        let who = format!("agent {}", agent_label(&change.name, &change.id));
         let mut line = match step.kind {
             StepKind::Release => format!(
                 "release {} from {who} first (an extra PUT that breaks a cycle)",
@@ -218,7 +220,7 @@ fn settings_text(
 pub fn render_report(report: &ApplyReport, style: Style) -> String {
     let mut out = String::new();
     for result in &report.results {
-        let who = super::visible(&format!("agent {:?} (id {})", result.name, result.id));
+        let who = super::visible(&format!("agent {}", agent_label(&result.name, &result.id)));
         let line = match &result.outcome {
             Outcome::Changed { notes } => {
                 let mut line = format!("{} {who}", style.green("changed"));
