@@ -20,10 +20,50 @@ pub enum Outcome {
     /// else worth knowing (a status change, a response without numbers).
     Changed { notes: Vec<String> },
     /// A PUT failed, or succeeded with settings other than those asked for.
-    Failed { reason: String },
+    Failed { reason: String, applied: Applied },
     /// Not attempted: it needed another agent's change, which failed, or apply was
     /// interrupted before its turn.
     Skipped { reason: String },
+}
+
+/// Whether a failed change may have reached the agent anyway: what an operator needs to know
+/// before running apply again or calling the line's owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applied {
+    /// The server refused it (a 4xx, `success: false`), or it was never sent.
+    No,
+    /// Unknown: the request did not complete, the server failed (5xx) or answered with
+    /// nothing usable, or apply was interrupted while it was in flight.
+    Maybe,
+    /// The server accepted it but reports settings other than those asked for.
+    Differently,
+}
+
+/// Why one step failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: String,
+    pub applied: Applied,
+}
+
+impl Failure {
+    /// The failure of a PUT that did not succeed, classified by what the client saw.
+    fn of(error: &ApiError) -> Failure {
+        if error.may_have_applied() {
+            Failure {
+                reason: format!(
+                    "{error}; the PUT may or may not have been applied: run plan to see"
+                ),
+                applied: Applied::Maybe,
+            }
+        } else {
+            Failure {
+                reason: error.to_string(),
+                applied: Applied::No,
+            }
+        }
+    }
 }
 
 /// One agent's line of the report.
@@ -88,7 +128,7 @@ enum State {
     Waiting,
     Running,
     Done { notes: Vec<String> },
-    Failed(String),
+    Failed(Failure),
     Skipped(String),
 }
 
@@ -125,7 +165,7 @@ pub async fn apply(
                 progress.tick("applying (PUTs)");
                 state[index] = match result {
                     Ok(notes) => State::Done { notes },
-                    Err(reason) => State::Failed(reason),
+                    Err(failure) => State::Failed(failure),
                 };
             }
             Some(()) = interrupts.recv(), if !abandoned => {
@@ -220,9 +260,10 @@ fn agent_outcome(plan: &Plan, mine: &[usize], state: &[State], abandoned: bool) 
     };
     for &s in mine {
         match &state[s] {
-            State::Failed(reason) => {
+            State::Failed(failure) => {
                 return Outcome::Failed {
-                    reason: partly(reason.clone()),
+                    reason: partly(failure.reason.clone()),
+                    applied: failure.applied,
                 }
             }
             State::Skipped(reason) => {
@@ -236,6 +277,7 @@ fn agent_outcome(plan: &Plan, mine: &[usize], state: &[State], abandoned: bool) 
     if abandoned && mine.iter().any(|&s| state[s] == State::Running) {
         return Outcome::Failed {
             reason: partly("interrupted while its PUT was in flight: it may or may not have been applied; run plan to see".into()),
+            applied: Applied::Maybe,
         };
     }
     match mine.last().map(|&s| &state[s]) {
@@ -289,7 +331,7 @@ async fn run_step(
     client: &Client,
     plan: &Plan,
     index: usize,
-) -> (usize, Result<Vec<String>, String>) {
+) -> (usize, Result<Vec<String>, Failure>) {
     let step = &plan.steps[index];
     let change = &plan.changes[step.change];
     let target = &step.target;
@@ -301,15 +343,7 @@ async fn run_step(
         // A request that did not complete may still have reached the server and been applied
         // (a timeout after the body was sent, a connection reset before the answer): say so,
         // rather than let "failed" read as "not applied".
-        Err(err @ ApiError::Transport { .. }) => {
-            return (
-                index,
-                Err(format!(
-                    "{err}; the PUT may or may not have been applied: run plan to see"
-                )),
-            )
-        }
-        Err(err) => return (index, Err(err.to_string())),
+        Err(err) => return (index, Err(Failure::of(&err))),
     };
     let mut problems = Vec::new();
     let mut notes = Vec::new();
@@ -345,10 +379,13 @@ async fn run_step(
     } else {
         (
             index,
-            Err(format!(
-                "the server accepted the change but reports {}",
-                problems.join(" and ")
-            )),
+            Err(Failure {
+                reason: format!(
+                    "the server accepted the change but reports {}",
+                    problems.join(" and ")
+                ),
+                applied: Applied::Differently,
+            }),
         )
     }
 }

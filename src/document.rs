@@ -341,6 +341,10 @@ pub struct ResultDocument {
     pub result: String,
     /// The server's reason (failed), why (skipped), or notes (changed).
     pub detail: Vec<String>,
+    /// For a failed agent: whether the change may have reached it anyway (`no`, `maybe`,
+    /// `differently`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<crate::apply::Applied>,
 }
 
 impl ReportDocument {
@@ -362,16 +366,19 @@ impl ReportDocument {
                 .results
                 .iter()
                 .map(|r| {
-                    let (result, detail) = match &r.outcome {
-                        Outcome::Changed { notes } => ("changed", notes.clone()),
-                        Outcome::Failed { reason } => ("failed", vec![reason.clone()]),
-                        Outcome::Skipped { reason } => ("skipped", vec![reason.clone()]),
+                    let (result, detail, applied) = match &r.outcome {
+                        Outcome::Changed { notes } => ("changed", notes.clone(), None),
+                        Outcome::Failed { reason, applied } => {
+                            ("failed", vec![reason.clone()], Some(*applied))
+                        }
+                        Outcome::Skipped { reason } => ("skipped", vec![reason.clone()], None),
                     };
                     ResultDocument {
                         agent_id: r.id.to_string(),
                         agent_name: r.name.clone(),
                         result: result.to_owned(),
                         detail,
+                        applied,
                     }
                 })
                 .collect(),

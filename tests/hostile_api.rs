@@ -869,3 +869,43 @@ fn a_server_echoing_the_token_in_a_value_gets_it_scrubbed() {
     // The harness fails the test if the token is printed.
     out.stderr_has(&["id \"[redacted]\" appears twice on page 1"]);
 }
+
+#[test]
+fn a_refused_put_was_not_applied_and_one_applied_differently_says_so() {
+    for (status, body, applied) in [
+        (422, r#"{"success": false, "message": "Locked"}"#, "no"),
+        (
+            200,
+            r#"{"success": true, "data": {"id": "a-4", "direction": "outbound", "phone_numbers": []}}"#,
+            "differently",
+        ),
+        (503, r#"{"success": false, "message": "down"}"#, "maybe"),
+    ] {
+        let out = Test::new()
+            .sim(move |c| {
+                c.canned = vec![Canned::new(
+                    "PUT",
+                    "/api/v1/agents/a-4/calling",
+                    status,
+                    body,
+                )]
+            })
+            .file("agents.yaml", NIGHT_GAINS_300)
+            .args(&[
+                "apply",
+                "--auto-approve",
+                "--max-retries",
+                "0",
+                "--format",
+                "json",
+                "agents.yaml",
+            ])
+            .expect_code(1)
+            .run();
+        let report: Value = serde_json::from_str(&out.stdout).expect("a JSON report");
+        assert_eq!(
+            report["results"][0]["applied"], applied,
+            "{status}: {report:#}"
+        );
+    }
+}

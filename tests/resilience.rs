@@ -192,14 +192,20 @@ fn a_put_that_timed_out_may_have_been_applied_and_the_report_says_so() {
             "0.5",
             "--max-retries",
             "0",
+            "--format",
+            "json",
             "agents.yaml",
         ])
         .expect_code(1)
         .run();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("a JSON report");
+    let result = &report["results"][0];
+    assert_eq!(result["result"], "failed", "{report:#}");
+    assert_eq!(result["applied"], "maybe", "{report:#}");
     assert!(
-        out.stdout
-            .contains("the PUT may or may not have been applied: run plan to see"),
-        "{}",
-        out.stdout
+        result["detail"][0].as_str().is_some_and(
+            |d| d.contains("the PUT may or may not have been applied: run plan to see")
+        ),
+        "{report:#}"
     );
 }

@@ -79,6 +79,20 @@ impl ApiError {
         }
     }
 
+    /// Whether the request this error ends may still have been applied: it did not complete
+    /// (transport), the server failed (5xx) after perhaps committing it, or a 2xx answer
+    /// could not be read. A refusal (4xx, `success: false`) or a redirect was not applied.
+    pub fn may_have_applied(&self) -> bool {
+        match self {
+            ApiError::Transport { .. } | ApiError::Decode { .. } => true,
+            ApiError::Status { status, .. } => *status >= 500,
+            ApiError::Unauthenticated { .. }
+            | ApiError::NotFound { .. }
+            | ApiError::Refused { .. }
+            | ApiError::Redirect { .. } => false,
+        }
+    }
+
     /// The same error with the token removed from every text it carries: messages and
     /// reasons can hold values a server sent (ids, directions, its own messages), and a
     /// server that echoes the token must not get it printed.

@@ -185,7 +185,7 @@ pub fn render_report_markdown(report: &ApplyReport) -> String {
     for result in &report.results {
         let (word, detail) = match &result.outcome {
             Outcome::Changed { notes } => ("changed", notes.join("; ")),
-            Outcome::Failed { reason } => ("**failed**", reason.clone()),
+            Outcome::Failed { reason, .. } => ("**failed**", reason.clone()),
             Outcome::Skipped { reason } => ("skipped", reason.clone()),
         };
         let row = format!(

@@ -229,7 +229,7 @@ pub fn render_report(report: &ApplyReport, style: Style) -> String {
                 }
                 line
             }
-            Outcome::Failed { reason } => {
+            Outcome::Failed { reason, .. } => {
                 format!("{} {who}: {}", style.red("failed "), super::visible(reason))
             }
             Outcome::Skipped { reason } => format!(
