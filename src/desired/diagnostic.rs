@@ -293,7 +293,10 @@ mod tests {
                 && !text.starts_with('-')
                 && !text.ends_with('-')
                 && !text.contains("--")
-                && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+                && text.starts_with(|c: char| c.is_ascii_lowercase())
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             assert!(kebab, "{text:?} is not kebab-case");
         }
         assert_eq!(seen.len(), Code::ALL.len());

@@ -484,13 +484,13 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "a.yaml:2: agent \"A\": unknown key `phone_number` (an entry has name or id, direction, phone_numbers); did you mean `phone_numbers`?",
-                "a.yaml:2: agent \"A\": direction \"inbund\" is not one of: inbound, outbound",
-                "a.yaml:5: agent entry #2: has neither `name:` nor `id:`: give exactly one",
-                "a.yaml:6: agent entry #3: has both `name:` and `id:`: give exactly one",
-                "a.yaml:6: agent entry #3: phone number \"+1 415\" is not E.164 (+ then 2 to 15 digits, no spaces or dashes)",
-                "a.yaml:6: agent entry #3: phone number entry 14155550100 is a YAML number, not a string: quote it, \"+14155550100\" for an E.164 number (YAML drops the + of an unquoted +number) or \"14155550100\" for a phone-number id",
-                "a.yaml:6: agent entry #3: number +14155550100 is listed twice",
+                "a.yaml:2: agent \"A\": unknown key `phone_number` (an entry has name or id, direction, phone_numbers); did you mean `phone_numbers`? [unknown-key]",
+                "a.yaml:2: agent \"A\": direction \"inbund\" is not one of: inbound, outbound [invalid-direction]",
+                "a.yaml:5: agent entry #2: has neither `name:` nor `id:`: give exactly one [missing-key]",
+                "a.yaml:6: agent entry #3: has both `name:` and `id:`: give exactly one [name-and-id]",
+                "a.yaml:6: agent entry #3: phone number \"+1 415\" is not E.164 (+ then 2 to 15 digits, no spaces or dashes) [invalid-number]",
+                "a.yaml:6: agent entry #3: phone number entry 14155550100 is a YAML number, not a string: quote it, \"+14155550100\" for an E.164 number (YAML drops the + of an unquoted +number) or \"14155550100\" for a phone-number id [yaml-number]",
+                "a.yaml:6: agent entry #3: number +14155550100 is listed twice [duplicate-number]",
             ]
         );
     }
@@ -499,17 +499,17 @@ mod tests {
     fn file_level_problems() {
         assert_eq!(
             parse("").1,
-            ["a.yaml: the file is empty: a talkops config is a mapping with an `agents:` list"]
+            ["a.yaml: the file is empty: a talkops config is a mapping with an `agents:` list [empty-file]"]
         );
         assert_eq!(
             parse("- 1\n").1,
-            ["a.yaml: expected a mapping with an `agents:` list at the top, found a list"]
+            ["a.yaml: expected a mapping with an `agents:` list at the top, found a list [wrong-type]"]
         );
         assert_eq!(
             parse("agent: []\n").1,
             [
-                "a.yaml: unknown top-level key `agent`: a talkops config has only `agents:`",
-                "a.yaml: missing `agents:`: every config file holds an `agents:` list",
+                "a.yaml: unknown top-level key `agent`: a talkops config has only `agents:` [unknown-key]",
+                "a.yaml: missing `agents:`: every config file holds an `agents:` list [missing-key]",
             ]
         );
         let syntax = parse("agents:\n  - name: [\n").1;
