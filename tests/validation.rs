@@ -319,8 +319,14 @@ fn each_problem_line_ends_with_its_code() {
     );
     // With the bad key gone, the duplicate across files is the one problem left.
     let out = Test::new()
-        .file("a.yaml", "agents:\n  - name: Support\n    direction: inbound\n")
-        .file("b.yaml", "agents:\n  - name: Support\n    direction: inbound\n")
+        .file(
+            "a.yaml",
+            "agents:\n  - name: Support\n    direction: inbound\n",
+        )
+        .file(
+            "b.yaml",
+            "agents:\n  - name: Support\n    direction: inbound\n",
+        )
         .token(None)
         .args(&["validate", "a.yaml", "b.yaml"])
         .expect_code(1)
@@ -334,7 +340,10 @@ fn each_problem_line_ends_with_its_code() {
 #[test]
 fn validate_json_on_a_valid_config_is_an_empty_list() {
     let out = Test::new()
-        .file("agents.yaml", "agents:\n  - name: Support\n    direction: inbound\n")
+        .file(
+            "agents.yaml",
+            "agents:\n  - name: Support\n    direction: inbound\n",
+        )
         .token(None)
         .args(&["validate", "--format", "json", "agents.yaml"])
         .run();

@@ -320,6 +320,9 @@ mod tests {
             Diagnostic::command_line(Code::StdinTwice, "twice").to_string(),
             "command line: twice [stdin-twice]"
         );
-        assert_eq!(Diagnostic::environment(Code::NumbersUnknown, "x").file_name(), None);
+        assert_eq!(
+            Diagnostic::environment(Code::NumbersUnknown, "x").file_name(),
+            None
+        );
     }
 }

@@ -93,7 +93,11 @@ fn read_sources_from(
         match read {
             Ok(Some(bytes)) => match String::from_utf8(bytes) {
                 Ok(text) => files.push(SourceFile { name, text }),
-                Err(_) => diagnostics.push(Diagnostic::file(Code::NotUtf8, name, "is not valid UTF-8 text")),
+                Err(_) => diagnostics.push(Diagnostic::file(
+                    Code::NotUtf8,
+                    name,
+                    "is not valid UTF-8 text",
+                )),
             },
             Ok(None) => diagnostics.push(Diagnostic::file(
                 Code::TooLarge,
@@ -103,7 +107,11 @@ fn read_sources_from(
                     MAX_FILE_BYTES / (1024 * 1024)
                 ),
             )),
-            Err(err) => diagnostics.push(Diagnostic::file(Code::Unreadable, name, format!("cannot read: {err}"))),
+            Err(err) => diagnostics.push(Diagnostic::file(
+                Code::Unreadable,
+                name,
+                format!("cannot read: {err}"),
+            )),
         }
     }
 
@@ -141,7 +149,11 @@ fn collect(
         // agents were not declared.
         Err(_) if !named && !is_yaml(path) && is_symlink(path) => return,
         Err(err) => {
-            diagnostics.push(Diagnostic::file(Code::Unreadable, shown, format!("cannot read: {err}")));
+            diagnostics.push(Diagnostic::file(
+                Code::Unreadable,
+                shown,
+                format!("cannot read: {err}"),
+            ));
             return;
         }
     };

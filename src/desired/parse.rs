@@ -76,9 +76,13 @@ fn read_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
         )
     })?;
     // `<<: *defaults` merge keys are resolved first, so that they read as the keys they bring.
-    value
-        .apply_merge()
-        .map_err(|err| Diagnostic::file(Code::InvalidYaml, file, format!("invalid YAML merge key: {err}")))?;
+    value.apply_merge().map_err(|err| {
+        Diagnostic::file(
+            Code::InvalidYaml,
+            file,
+            format!("invalid YAML merge key: {err}"),
+        )
+    })?;
     Ok(value)
 }
 
@@ -319,7 +323,10 @@ fn parse_numbers(value: &Value, problems: &mut Vec<(Code, String)>) -> Option<Ve
             other => {
                 problems.push((
                     Code::WrongType,
-                    format!("phone number entries must be strings, found {}", kind(other)),
+                    format!(
+                        "phone number entries must be strings, found {}",
+                        kind(other)
+                    ),
                 ));
                 None
             }
