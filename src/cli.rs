@@ -22,6 +22,10 @@ pub struct Arguments {
 pub enum Command {
     /// Check config files offline (no token, no network): every problem is reported.
     Validate {
+        /// Output format: text (problems on stderr), or json (`{"problems": [...]}` on
+        /// stdout, an empty list when valid). The exit code is 1 when there are problems.
+        #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+        format: ValidateFormat,
         /// Config files or directories (read recursively: *.yaml, *.yml).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -150,6 +154,14 @@ pub struct OutputArgs {
 pub enum Format {
     Text,
     Markdown,
+    Json,
+}
+
+/// `validate`'s formats: a list of problems has no Markdown form worth having, so clap
+/// refuses `markdown` here rather than printing text under that name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
     Json,
 }
 

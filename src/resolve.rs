@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::desired::{AgentRef, DesiredConfig, Diagnostic, Invalid, NumberRef, Source};
+use crate::desired::{AgentRef, Code, DesiredConfig, Diagnostic, Invalid, NumberRef, Source};
 use crate::state::{AgentId, Direction, LiveState, PhoneId};
 
 /// A declared agent, matched to a live agent, with its numbers as phone ids.
@@ -29,7 +29,9 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
     let mut resolved = Vec::new();
     for declared in &config.agents {
         let entry = declared.agent.to_string();
-        let problem = |message: String| Diagnostic::entry(&declared.source, entry.clone(), message);
+        let problem = |(code, message): (Code, String)| {
+            Diagnostic::entry(code, &declared.source, entry.clone(), message)
+        };
         let mut problems = Vec::new();
         let id = index.agent(&declared.agent).map_err(problem);
         let phone_ids = declared
@@ -37,9 +39,12 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
             .as_ref()
             .map(|numbers| index.numbers(numbers, &problem, &mut problems));
         match id {
-            Ok(id) if live.unknown_numbers.contains(&id) => problems.push(problem(format!(
-                "the API did not give the phone numbers of agent {} (no `phone_numbers` in the agent list, nor when the agent was read alone): they are unknown, so talkops cannot plan this agent; try again, or ask Talkover why",
-                describe(live, &id)
+            Ok(id) if live.unknown_numbers.contains(&id) => problems.push(problem((
+                Code::NumbersUnknown,
+                format!(
+                    "the API did not give the phone numbers of agent {} (no `phone_numbers` in the agent list, nor when the agent was read alone): they are unknown, so talkops cannot plan this agent; try again, or ask Talkover why",
+                    describe(live, &id)
+                ),
             ))),
             Ok(id) if problems.is_empty() => resolved.push(ResolvedAgent {
                 source: declared.source.clone(),
@@ -94,23 +99,30 @@ impl<'a> Index<'a> {
     }
 
     /// The live agent an entry names, or what is wrong with the reference.
-    fn agent(&self, agent: &AgentRef) -> Result<AgentId, String> {
+    fn agent(&self, agent: &AgentRef) -> Result<AgentId, (Code, String)> {
         match agent {
             AgentRef::Id(id) if self.live.agents.contains_key(id) => Ok(id.clone()),
-            AgentRef::Id(_) => Err(
+            AgentRef::Id(_) => Err((
+                Code::UnknownAgent,
                 "no agent with this id in the environment (or not visible to this token)".into(),
-            ),
+            )),
             AgentRef::Name(name) => match self.by_name.get(name.as_str()).map(Vec::as_slice) {
                 Some([id]) => Ok((*id).clone()),
                 Some(ids) => {
                     let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
-                    Err(format!(
-                        "{} agents in the environment have this name (ids {}): use `id:` to say which",
-                        ids.len(),
-                        ids.join(", ")
+                    Err((
+                        Code::AmbiguousName,
+                        format!(
+                            "{} agents in the environment have this name (ids {}): use `id:` to say which",
+                            ids.len(),
+                            ids.join(", ")
+                        ),
                     ))
                 }
-                None => Err("no agent with this name in the environment".into()),
+                None => Err((
+                    Code::UnknownAgent,
+                    "no agent with this name in the environment".into(),
+                )),
             },
         }
     }
@@ -120,7 +132,7 @@ impl<'a> Index<'a> {
     fn numbers(
         &self,
         numbers: &[NumberRef],
-        problem: &dyn Fn(String) -> Diagnostic,
+        problem: &dyn Fn((Code, String)) -> Diagnostic,
         problems: &mut Vec<Diagnostic>,
     ) -> BTreeSet<PhoneId> {
         let mut ids = BTreeSet::new();
@@ -128,14 +140,15 @@ impl<'a> Index<'a> {
         for number in numbers {
             let found = match self.number(number) {
                 Ok(found) => found,
-                Err(message) => {
-                    problems.push(problem(message));
+                Err(found) => {
+                    problems.push(problem(found));
                     continue;
                 }
             };
             if let Some(first) = written_as.get(&found) {
-                problems.push(problem(format!(
-                    "{number} and {first} are the same phone number: list it once"
+                problems.push(problem((
+                    Code::DuplicateNumber,
+                    format!("{number} and {first} are the same phone number: list it once"),
                 )));
             } else {
                 written_as.insert(found.clone(), number);
@@ -146,16 +159,20 @@ impl<'a> Index<'a> {
     }
 
     /// The phone id of one number, or what is wrong with it.
-    fn number(&self, number: &NumberRef) -> Result<PhoneId, String> {
+    fn number(&self, number: &NumberRef) -> Result<PhoneId, (Code, String)> {
         match number {
             NumberRef::Number(e164) => {
                 match self.by_number.get(e164.as_str()).map(Vec::as_slice) {
                     Some([id]) => Ok((*id).clone()),
-                    Some(_) => Err(format!(
-                        "{number} appears more than once in the environment's phone numbers: use its phone number id"
+                    Some(_) => Err((
+                        Code::AmbiguousNumber,
+                        format!(
+                            "{number} appears more than once in the environment's phone numbers: use its phone number id"
+                        ),
                     )),
-                    None => Err(format!(
-                        "{number} is not one of the environment's phone numbers"
+                    None => Err((
+                        Code::UnknownNumber,
+                        format!("{number} is not one of the environment's phone numbers"),
                     )),
                 }
             }
@@ -166,8 +183,9 @@ impl<'a> Index<'a> {
                 } else {
                     ""
                 };
-                Err(format!(
-                    "{number} is not one of the environment's phone numbers{hint}"
+                Err((
+                    Code::UnknownNumber,
+                    format!("{number} is not one of the environment's phone numbers{hint}"),
                 ))
             }
         }
@@ -187,8 +205,8 @@ fn unknown_numbers_that_may_answer(
         .filter_map(|id| live.agents.get(id))
         .filter(|agent| !declared.contains(&agent.id) && agent.may_answer())
         .map(|agent| {
-            Diagnostic::file(
-                "the environment",
+            Diagnostic::environment(
+                Code::NumbersUnknown,
                 format!(
                     "agent {} (direction {}, not managed by this config) was listed without its phone numbers, and reading it alone did not give them either: talkops cannot tell which numbers it answers, so no plan is safe; try again, or ask Talkover why",
                     describe(live, &agent.id),
@@ -286,6 +304,7 @@ fn declared_once<'a>(
     for agent in resolved {
         if let Some(first) = declared.get(&agent.id) {
             problems.push(Diagnostic::entry(
+                Code::DuplicateAgent,
                 &agent.source,
                 agent.entry.to_string(),
                 format!(
@@ -387,6 +406,7 @@ fn inbound_conflicts(
             .map(|id| other_owner(declared, live, id))
             .collect();
         diagnostics.push(Diagnostic::entry(
+            Code::InboundConflict,
             &claimant.source,
             entry_of(claimant),
             format!(

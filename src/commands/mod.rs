@@ -37,7 +37,13 @@ pub(crate) use self::apply::{ApplyOptions, Approval, Overrides};
 /// Runs one parsed command line and returns its exit code.
 pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Validate { paths } => validate::run(&paths),
+        Command::Validate { format, paths } => validate::run(
+            &paths,
+            match format {
+                cli::ValidateFormat::Text => validate::Report::Text,
+                cli::ValidateFormat::Json => validate::Report::Json,
+            },
+        ),
         Command::Plan {
             api,
             guards,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AgentRef, DesiredAgent, Diagnostic, NumberRef};
+use super::{AgentRef, Code, DesiredAgent, Diagnostic, NumberRef};
 use crate::state::Direction;
 
 pub(super) fn check_across_entries(agents: &[DesiredAgent], diagnostics: &mut Vec<Diagnostic>) {
@@ -11,6 +11,7 @@ pub(super) fn check_across_entries(agents: &[DesiredAgent], diagnostics: &mut Ve
     for agent in agents {
         match first_by_ref.get(&agent.agent) {
             Some(first) => diagnostics.push(Diagnostic::entry(
+                Code::DuplicateAgent,
                 &agent.source,
                 agent.agent.to_string(),
                 format!(
@@ -33,6 +34,7 @@ pub(super) fn check_across_entries(agents: &[DesiredAgent], diagnostics: &mut Ve
             match inbound_owner.get(number) {
                 Some(first) if first.agent != agent.agent => {
                     diagnostics.push(Diagnostic::entry(
+                        Code::InboundConflict,
                         &agent.source,
                         agent.agent.to_string(),
                         format!(
@@ -75,7 +77,7 @@ mod tests {
                 ("a.yaml", "agents:\n  - name: A\n    direction: inbound\n"),
                 ("b.yaml", "agents:\n  - id: x\n    direction: inbound\n  - name: A\n    direction: outbound\n"),
             ]),
-            ["b.yaml:4: agent \"A\": is declared twice, here and at a.yaml:2: declare each agent once"]
+            ["b.yaml:4: agent \"A\": is declared twice, here and at a.yaml:2: declare each agent once [duplicate-agent]"]
         );
     }
 
@@ -87,7 +89,7 @@ mod tests {
                 "a.yaml",
                 &format!("agents:\n  - name: A\n    direction: inbound\n    {shared}\n  - name: B\n    direction: inbound\n    {shared}\n")
             )]),
-            ["a.yaml:5: agent \"B\": number +14155550100 is also answered by inbound agent \"A\" (a.yaml:2): an inbound number must have one inbound agent"]
+            ["a.yaml:5: agent \"B\": number +14155550100 is also answered by inbound agent \"A\" (a.yaml:2): an inbound number must have one inbound agent [inbound-conflict]"]
         );
         assert!(problems(&[(
             "a.yaml",

@@ -11,7 +11,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::Diagnostic;
+use super::{Code, Diagnostic};
 
 /// How stdin is named in diagnostics and plans when it is read through `-`.
 pub const STDIN_NAME: &str = "(stdin)";
@@ -49,8 +49,8 @@ fn read_sources_from(
     let mut found = Vec::new();
     let mut visited = BTreeSet::new();
     if paths.is_empty() {
-        diagnostics.push(Diagnostic::file(
-            "command line",
+        diagnostics.push(Diagnostic::command_line(
+            Code::NoPaths,
             "no config path given: name the files or directories that hold the agents",
         ));
     }
@@ -59,8 +59,8 @@ fn read_sources_from(
         if path.as_os_str() == "-" {
             // stdin can be read once; a second `-` would silently read nothing.
             if stdin_named {
-                diagnostics.push(Diagnostic::file(
-                    "command line",
+                diagnostics.push(Diagnostic::command_line(
+                    Code::StdinTwice,
                     "`-` (stdin) is named more than once: stdin can be read only once",
                 ));
             } else {
@@ -93,16 +93,25 @@ fn read_sources_from(
         match read {
             Ok(Some(bytes)) => match String::from_utf8(bytes) {
                 Ok(text) => files.push(SourceFile { name, text }),
-                Err(_) => diagnostics.push(Diagnostic::file(name, "is not valid UTF-8 text")),
+                Err(_) => diagnostics.push(Diagnostic::file(
+                    Code::NotUtf8,
+                    name,
+                    "is not valid UTF-8 text",
+                )),
             },
             Ok(None) => diagnostics.push(Diagnostic::file(
+                Code::TooLarge,
                 name,
                 format!(
                     "is larger than {} MiB: a talkops config is far smaller; check the path",
                     MAX_FILE_BYTES / (1024 * 1024)
                 ),
             )),
-            Err(err) => diagnostics.push(Diagnostic::file(name, format!("cannot read: {err}"))),
+            Err(err) => diagnostics.push(Diagnostic::file(
+                Code::Unreadable,
+                name,
+                format!("cannot read: {err}"),
+            )),
         }
     }
 
@@ -140,7 +149,11 @@ fn collect(
         // agents were not declared.
         Err(_) if !named && !is_yaml(path) && is_symlink(path) => return,
         Err(err) => {
-            diagnostics.push(Diagnostic::file(shown, format!("cannot read: {err}")));
+            diagnostics.push(Diagnostic::file(
+                Code::Unreadable,
+                shown,
+                format!("cannot read: {err}"),
+            ));
             return;
         }
     };
@@ -163,6 +176,7 @@ fn collect(
         // A FIFO or device named like config inside a directory: reading it could block or
         // never end, and skipping it would leave its agents out unnoticed.
         diagnostics.push(Diagnostic::file(
+            Code::SpecialFile,
             shown,
             "is not a regular file: inside a directory only regular files are read; name it on the command line to read it",
         ));
@@ -187,6 +201,7 @@ fn read_directory(
             .collect::<Vec<_>>(),
         Err(err) => {
             diagnostics.push(Diagnostic::file(
+                Code::Unreadable,
                 shown,
                 format!("cannot read directory: {err}"),
             ));
@@ -207,6 +222,7 @@ fn read_directory(
     // why this one has none.
     if named && (found.len(), diagnostics.len()) == before {
         diagnostics.push(Diagnostic::file(
+            Code::EmptyDirectory,
             shown,
             "no *.yaml or *.yml files in this directory",
         ));
@@ -249,7 +265,7 @@ mod tests {
         assert_eq!(files.len(), 1);
         assert_eq!(
             problems,
-            ["command line: `-` (stdin) is named more than once: stdin can be read only once"]
+            ["command line: `-` (stdin) is named more than once: stdin can be read only once [stdin-twice]"]
         );
     }
 

@@ -5,6 +5,7 @@
 //! text, so that every rule can be tested without touching a disk or a network.
 
 mod check;
+mod diagnostic;
 mod load;
 mod nesting;
 mod parse;
@@ -13,6 +14,7 @@ use std::fmt;
 
 use crate::state::{AgentId, Direction, PhoneId, E164};
 
+pub use diagnostic::{Code, Diagnostic, Invalid, Place};
 pub use load::{read_sources, SourceFile};
 
 /// Where a declared agent (or a problem) comes from: the file, and the line where known.
@@ -82,64 +84,6 @@ pub struct DesiredConfig {
     pub agents: Vec<DesiredAgent>,
     /// How many files were read.
     pub files: usize,
-}
-
-/// One problem found in the config or while resolving it against the live environment.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// The file and line (or just the file, or a command-line path).
-    pub location: String,
-    /// The agent entry, e.g. `agent "SupportBot"` or `entry #3`, when the problem is in one.
-    pub entry: Option<String>,
-    pub message: String,
-}
-
-impl Diagnostic {
-    /// A problem in an agent entry.
-    pub fn entry(source: &Source, entry: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            location: source.to_string(),
-            entry: Some(entry.into()),
-            message: message.into(),
-        }
-    }
-
-    /// A problem with a whole file or path.
-    pub fn file(location: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            location: location.into(),
-            entry: None,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.entry {
-            Some(entry) => write!(f, "{}: {}: {}", self.location, entry, self.message),
-            None => write!(f, "{}: {}", self.location, self.message),
-        }
-    }
-}
-
-/// Every problem found, reported together; any of them means nothing is written.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct Invalid(pub Vec<Diagnostic>);
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        write!(
-            f,
-            "the configuration has {n} problem{s}; nothing was changed",
-            s = if n == 1 { "" } else { "s" }
-        )?;
-        for diagnostic in &self.0 {
-            write!(f, "\n  {diagnostic}")?;
-        }
-        Ok(())
-    }
 }
 
 /// Parses and validates already-read files: every offline rule, every problem collected.

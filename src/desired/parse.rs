@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_yaml::Value;
 
-use super::{entry_label, nesting, AgentRef, DesiredAgent, Diagnostic, NumberRef, Source};
+use super::{entry_label, nesting, AgentRef, Code, DesiredAgent, Diagnostic, NumberRef, Source};
 use crate::state::{AgentId, Direction, PhoneId, E164};
 
 const ENTRY_KEYS: [&str; 4] = ["name", "id", "direction", "phone_numbers"];
@@ -48,8 +48,11 @@ pub(super) fn parse_file(
 /// parser, whose time grows with the square of the nesting depth.
 fn read_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
     if let Err(at) = nesting::check_flow_depth(text) {
-        return Err(Diagnostic::file(
-            format!("{file}:{}:{}", at.line, at.column),
+        return Err(Diagnostic::at(
+            Code::TooDeep,
+            file,
+            Some(at.line),
+            Some(at.column),
             format!(
                 "`[` and `{{` nest more than {} levels deep here: a talkops config needs two or three; the file was not parsed",
                 nesting::MAX_FLOW_DEPTH
@@ -57,22 +60,29 @@ fn read_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
         ));
     }
     let mut value: Value = serde_yaml::from_str(text).map_err(|err| {
-        let location = match err.location() {
-            Some(at) => format!("{file}:{}", at.line()),
-            None => file.to_owned(),
-        };
+        let line = err.location().map(|at| at.line());
         let text = err.to_string();
         let hint = if text.contains("more than one document") {
             " (a talkops file holds one YAML document: split it into several files)"
         } else {
             ""
         };
-        Diagnostic::file(location, format!("invalid YAML: {text}{hint}"))
+        Diagnostic::at(
+            Code::InvalidYaml,
+            file,
+            line,
+            None,
+            format!("invalid YAML: {text}{hint}"),
+        )
     })?;
     // `<<: *defaults` merge keys are resolved first, so that they read as the keys they bring.
-    value
-        .apply_merge()
-        .map_err(|err| Diagnostic::file(file, format!("invalid YAML merge key: {err}")))?;
+    value.apply_merge().map_err(|err| {
+        Diagnostic::file(
+            Code::InvalidYaml,
+            file,
+            format!("invalid YAML merge key: {err}"),
+        )
+    })?;
     Ok(value)
 }
 
@@ -88,6 +98,7 @@ fn agent_entries(
         Value::Mapping(top) => top,
         Value::Null => {
             diagnostics.push(Diagnostic::file(
+                Code::EmptyFile,
                 file,
                 "the file is empty: a talkops config is a mapping with an `agents:` list",
             ));
@@ -95,6 +106,7 @@ fn agent_entries(
         }
         other => {
             diagnostics.push(Diagnostic::file(
+                Code::WrongType,
                 file,
                 format!(
                     "expected a mapping with an `agents:` list at the top, found {}",
@@ -109,6 +121,7 @@ fn agent_entries(
         match key.as_str() {
             Some("agents") => entries = Some(value),
             _ => diagnostics.push(Diagnostic::file(
+                Code::UnknownKey,
                 file,
                 format!(
                     "unknown top-level key {}: a talkops config has only `agents:`",
@@ -121,6 +134,7 @@ fn agent_entries(
         Some(Value::Sequence(entries)) => Some(entries),
         Some(other) => {
             diagnostics.push(Diagnostic::file(
+                Code::WrongType,
                 file,
                 format!("`agents` must be a list of agents, found {}", kind(&other)),
             ));
@@ -128,6 +142,7 @@ fn agent_entries(
         }
         None => {
             diagnostics.push(Diagnostic::file(
+                Code::MissingKey,
                 file,
                 "missing `agents:`: every config file holds an `agents:` list",
             ));
@@ -145,6 +160,7 @@ fn parse_entry(
 ) -> Option<DesiredAgent> {
     let Value::Mapping(map) = entry else {
         diagnostics.push(Diagnostic::entry(
+            Code::WrongType,
             source,
             entry_label(None, index),
             format!(
@@ -166,7 +182,7 @@ fn parse_entry(
             Some("id") => id = Some(value),
             Some("direction") => direction = Some(value),
             Some("phone_numbers") => numbers = Some(value),
-            _ => problems.push(unknown_key(key)),
+            _ => problems.push((Code::UnknownKey, unknown_key(key))),
         }
     }
 
@@ -176,12 +192,18 @@ fn parse_entry(
         (Some(name), None) => Some(AgentRef::Name(name)),
         (None, Some(id)) => Some(AgentRef::Id(AgentId::new(id))),
         (Some(_), Some(_)) => {
-            problems.push("has both `name:` and `id:`: give exactly one".to_owned());
+            problems.push((
+                Code::NameAndId,
+                "has both `name:` and `id:`: give exactly one".to_owned(),
+            ));
             None
         }
         (None, None) => {
             if !map.contains_key("name") && !map.contains_key("id") {
-                problems.push("has neither `name:` nor `id:`: give exactly one".to_owned());
+                problems.push((
+                    Code::MissingKey,
+                    "has neither `name:` nor `id:`: give exactly one".to_owned(),
+                ));
             }
             None
         }
@@ -196,8 +218,8 @@ fn parse_entry(
 
     let label = entry_label(agent.as_ref(), index);
     if !problems.is_empty() {
-        for problem in problems {
-            diagnostics.push(Diagnostic::entry(source, label.clone(), problem));
+        for (code, problem) in problems {
+            diagnostics.push(Diagnostic::entry(code, source, label.clone(), problem));
         }
         return None;
     }
@@ -210,25 +232,32 @@ fn parse_entry(
 }
 
 /// The entry's `direction:`, or a problem.
-fn entry_direction(value: Option<&Value>, problems: &mut Vec<String>) -> Option<Direction> {
+fn entry_direction(value: Option<&Value>, problems: &mut Vec<(Code, String)>) -> Option<Direction> {
     match value {
         None => {
-            problems.push("missing `direction:` (inbound or outbound)".to_owned());
+            problems.push((
+                Code::MissingKey,
+                "missing `direction:` (inbound or outbound)".to_owned(),
+            ));
             None
         }
         Some(Value::String(text)) => {
             let parsed = Direction::parse(text);
             if parsed.is_none() {
-                problems.push(format!(
-                    "direction {text:?} is not one of: inbound, outbound"
+                problems.push((
+                    Code::InvalidDirection,
+                    format!("direction {text:?} is not one of: inbound, outbound"),
                 ));
             }
             parsed
         }
         Some(other) => {
-            problems.push(format!(
-                "direction must be inbound or outbound, found {}",
-                kind(other)
+            problems.push((
+                Code::InvalidDirection,
+                format!(
+                    "direction must be inbound or outbound, found {}",
+                    kind(other)
+                ),
             ));
             None
         }
@@ -237,22 +266,26 @@ fn entry_direction(value: Option<&Value>, problems: &mut Vec<String>) -> Option<
 
 /// Parses `phone_numbers`; returns the list when the value is a list. Problems in its items
 /// are pushed to `problems`, which makes the whole entry invalid.
-fn parse_numbers(value: &Value, problems: &mut Vec<String>) -> Option<Vec<NumberRef>> {
+fn parse_numbers(value: &Value, problems: &mut Vec<(Code, String)>) -> Option<Vec<NumberRef>> {
     let items = match value {
         Value::Sequence(items) => items,
         Value::Null => {
             // `phone_numbers:` with nothing after it: the user may mean "none" or "unmanaged".
             // Guessing either could take a line off the air, so ask.
-            problems.push(
+            problems.push((
+                Code::EmptyValue,
                 "`phone_numbers:` has no value: write `phone_numbers: []` for no numbers, or remove the key to leave the agent's numbers as they are"
                     .to_owned(),
-            );
+            ));
             return None;
         }
         other => {
-            problems.push(format!(
-                "`phone_numbers` must be a list of E.164 numbers or phone-number ids, found {}",
-                kind(other)
+            problems.push((
+                Code::WrongType,
+                format!(
+                    "`phone_numbers` must be a list of E.164 numbers or phone-number ids, found {}",
+                    kind(other)
+                ),
             ));
             return None;
         }
@@ -264,34 +297,43 @@ fn parse_numbers(value: &Value, problems: &mut Vec<String>) -> Option<Vec<Number
             Value::String(text) if text.starts_with('+') => match E164::parse(text) {
                 Some(number) => Some(NumberRef::Number(number)),
                 None => {
-                    problems.push(format!(
-                        "phone number {text:?} is not E.164 (+ then 2 to 15 digits, no spaces or dashes)"
+                    problems.push((
+                        Code::InvalidNumber,
+                        format!(
+                            "phone number {text:?} is not E.164 (+ then 2 to 15 digits, no spaces or dashes)"
+                        ),
                     ));
                     None
                 }
             },
             Value::String(text) if text.trim().is_empty() => {
-                problems.push("a phone number entry is empty".to_owned());
+                problems.push((Code::EmptyValue, "a phone number entry is empty".to_owned()));
                 None
             }
             Value::String(text) => Some(NumberRef::Id(PhoneId::new(text.as_str()))),
             Value::Number(number) => {
-                problems.push(format!(
-                    "phone number entry {number} is a YAML number, not a string: quote it, \"+{number}\" for an E.164 number (YAML drops the + of an unquoted +number) or \"{number}\" for a phone-number id"
+                problems.push((
+                    Code::YamlNumber,
+                    format!(
+                        "phone number entry {number} is a YAML number, not a string: quote it, \"+{number}\" for an E.164 number (YAML drops the + of an unquoted +number) or \"{number}\" for a phone-number id"
+                    ),
                 ));
                 None
             }
             other => {
-                problems.push(format!(
-                    "phone number entries must be strings, found {}",
-                    kind(other)
+                problems.push((
+                    Code::WrongType,
+                    format!(
+                        "phone number entries must be strings, found {}",
+                        kind(other)
+                    ),
                 ));
                 None
             }
         };
         if let Some(parsed) = parsed {
             if !seen.insert(parsed.clone()) {
-                problems.push(format!("{parsed} is listed twice"));
+                problems.push((Code::DuplicateNumber, format!("{parsed} is listed twice")));
             } else {
                 list.push(parsed);
             }
@@ -301,23 +343,24 @@ fn parse_numbers(value: &Value, problems: &mut Vec<String>) -> Option<Vec<Number
 }
 
 /// A non-empty string field (`name`, `id`).
-fn text_field(field: &str, value: &Value, problems: &mut Vec<String>) -> Option<String> {
+fn text_field(field: &str, value: &Value, problems: &mut Vec<(Code, String)>) -> Option<String> {
     match value {
         Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
         Value::String(_) | Value::Null => {
-            problems.push(format!("`{field}:` is empty"));
+            problems.push((Code::EmptyValue, format!("`{field}:` is empty")));
             None
         }
         Value::Number(_) => {
-            problems.push(format!(
-                "`{field}:` is a YAML number: put it in quotes to make it a string"
+            problems.push((
+                Code::YamlNumber,
+                format!("`{field}:` is a YAML number: put it in quotes to make it a string"),
             ));
             None
         }
         other => {
-            problems.push(format!(
-                "`{field}:` must be a string, found {}",
-                kind(other)
+            problems.push((
+                Code::WrongType,
+                format!("`{field}:` must be a string, found {}", kind(other)),
             ));
             None
         }
@@ -448,13 +491,13 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "a.yaml:2: agent \"A\": unknown key `phone_number` (an entry has name or id, direction, phone_numbers); did you mean `phone_numbers`?",
-                "a.yaml:2: agent \"A\": direction \"inbund\" is not one of: inbound, outbound",
-                "a.yaml:5: agent entry #2: has neither `name:` nor `id:`: give exactly one",
-                "a.yaml:6: agent entry #3: has both `name:` and `id:`: give exactly one",
-                "a.yaml:6: agent entry #3: phone number \"+1 415\" is not E.164 (+ then 2 to 15 digits, no spaces or dashes)",
-                "a.yaml:6: agent entry #3: phone number entry 14155550100 is a YAML number, not a string: quote it, \"+14155550100\" for an E.164 number (YAML drops the + of an unquoted +number) or \"14155550100\" for a phone-number id",
-                "a.yaml:6: agent entry #3: number +14155550100 is listed twice",
+                "a.yaml:2: agent \"A\": unknown key `phone_number` (an entry has name or id, direction, phone_numbers); did you mean `phone_numbers`? [unknown-key]",
+                "a.yaml:2: agent \"A\": direction \"inbund\" is not one of: inbound, outbound [invalid-direction]",
+                "a.yaml:5: agent entry #2: has neither `name:` nor `id:`: give exactly one [missing-key]",
+                "a.yaml:6: agent entry #3: has both `name:` and `id:`: give exactly one [name-and-id]",
+                "a.yaml:6: agent entry #3: phone number \"+1 415\" is not E.164 (+ then 2 to 15 digits, no spaces or dashes) [invalid-number]",
+                "a.yaml:6: agent entry #3: phone number entry 14155550100 is a YAML number, not a string: quote it, \"+14155550100\" for an E.164 number (YAML drops the + of an unquoted +number) or \"14155550100\" for a phone-number id [yaml-number]",
+                "a.yaml:6: agent entry #3: number +14155550100 is listed twice [duplicate-number]",
             ]
         );
     }
@@ -463,17 +506,17 @@ mod tests {
     fn file_level_problems() {
         assert_eq!(
             parse("").1,
-            ["a.yaml: the file is empty: a talkops config is a mapping with an `agents:` list"]
+            ["a.yaml: the file is empty: a talkops config is a mapping with an `agents:` list [empty-file]"]
         );
         assert_eq!(
             parse("- 1\n").1,
-            ["a.yaml: expected a mapping with an `agents:` list at the top, found a list"]
+            ["a.yaml: expected a mapping with an `agents:` list at the top, found a list [wrong-type]"]
         );
         assert_eq!(
             parse("agent: []\n").1,
             [
-                "a.yaml: unknown top-level key `agent`: a talkops config has only `agents:`",
-                "a.yaml: missing `agents:`: every config file holds an `agents:` list",
+                "a.yaml: unknown top-level key `agent`: a talkops config has only `agents:` [unknown-key]",
+                "a.yaml: missing `agents:`: every config file holds an `agents:` list [missing-key]",
             ]
         );
         let syntax = parse("agents:\n  - name: [\n").1;
