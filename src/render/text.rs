@@ -277,3 +277,23 @@ pub fn render_report(report: &ApplyReport, style: Style) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Style;
+
+    /// The escapes are the SGR codes talkops wrote by hand before anstyle: a terminal
+    /// theme, or a test that looks for them, sees the same colours.
+    #[test]
+    fn colours_are_the_plain_sgr_codes_and_nothing_without_colour() {
+        let on = Style { color: true };
+        assert_eq!(on.red("x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(on.green("x"), "\x1b[32mx\x1b[0m");
+        assert_eq!(on.yellow("x"), "\x1b[33mx\x1b[0m");
+        assert_eq!(on.bold("x"), "\x1b[1mx\x1b[0m");
+        let off = Style { color: false };
+        for painted in [off.red("x"), off.green("x"), off.yellow("x"), off.bold("x")] {
+            assert_eq!(painted, "x");
+        }
+    }
+}
