@@ -148,7 +148,7 @@ pub async fn apply(
     let mut abandoned = false;
     let mut puts = 0;
     let parallelism = parallelism.max(1);
-    let progress = client.progress();
+    let progress = client.observer();
     progress.start("applying (PUTs)", plan.steps.len() as u64);
 
     loop {
@@ -162,7 +162,7 @@ pub async fn apply(
         tokio::select! {
             Some((index, result)) = running.next() => {
                 puts += 1;
-                progress.tick("applying (PUTs)");
+                progress.tick();
                 state[index] = match result {
                     Ok(notes) => State::Done { notes },
                     Err(failure) => State::Failed(failure),

@@ -2,8 +2,6 @@
 //! are resolved (in `commands`): where the API is, the token, and how to print. Nothing here
 //! knows the clap types.
 
-use std::io::IsTerminal;
-
 use anyhow::bail;
 
 use crate::api::{ClientOptions, Token};
@@ -101,14 +99,19 @@ pub enum OutputFormat {
     Json,
 }
 
-/// The style for `--color`: `Some(true)` always, `Some(false)` never, `None` auto: colour
-/// only when stdout is a terminal and `NO_COLOR` is not set (https://no-color.org).
-/// `NO_COLOR` wins over `auto` only: an explicit `--color always` is a request.
+/// The style for `--color`: `Some(true)` always, `Some(false)` never, `None` auto, decided by
+/// `anstream` as clap decides for its own help: colour when stdout is a terminal whose `TERM`
+/// is set and not `dumb`; never when `NO_COLOR` is set (https://no-color.org) or `CLICOLOR=0`;
+/// always when `CLICOLOR_FORCE` is set, terminal or not (https://bixense.com/clicolors).
+/// Those variables weigh on `auto` only: an explicit `--color always` or `never` is a request.
 pub fn style_for(color: Option<bool>) -> Style {
-    let color = color.unwrap_or_else(|| {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        !no_color && std::io::stdout().is_terminal()
-    });
+    let color = match color {
+        Some(color) => color,
+        None => {
+            let choice = anstream::AutoStream::choice(&std::io::stdout());
+            !matches!(choice, anstream::ColorChoice::Never)
+        }
+    };
     Style { color }
 }
 

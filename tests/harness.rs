@@ -654,7 +654,12 @@ impl Scenario {
                 self.api_url.clone().unwrap_or_else(|| self.sim.url()),
             )
             .env_remove("TALKOVER_TOKEN")
+            // The colour decision reads these (see `settings::style_for`): fixed here, so
+            // that the caller's shell cannot colour a snapshot or uncolour a terminal run.
             .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env("TERM", "xterm")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(token) = &self.token {

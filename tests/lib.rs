@@ -19,5 +19,6 @@ mod plan;
 mod resilience;
 mod review;
 mod security;
+mod terminal;
 mod tls;
 mod validation;

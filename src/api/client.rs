@@ -12,7 +12,6 @@ use super::error::{scrub, ApiError};
 use super::retry::{self, Gate, RetryPolicy};
 use super::wire::{self, Envelope, EnvelopeProblem};
 use super::Token;
-use crate::progress::Progress;
 use crate::state::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
 
 /// The page size talkops asks for; servers may clamp it, and `meta` is obeyed.
@@ -162,13 +161,12 @@ impl Client {
 
     /// Every agent, page by page (see [`Client::read_list`]), checked against `meta.total`.
     async fn agents(&self) -> Result<Vec<wire::Agent>, ApiError> {
-        let progress = &self.options.progress;
         self.read_list::<wire::Agent>(
             "/api/v1/agents",
             Some(PER_PAGE),
             |a| &a.id,
             PAGE_CONCURRENCY,
-            Some(progress),
+            Some(&*self.options.observer),
         )
         .await
     }
@@ -219,7 +217,7 @@ impl Client {
         per_page: Option<u64>,
         id_of: fn(&T) -> &str,
         concurrency: usize,
-        progress: Option<&Progress>,
+        progress: Option<&dyn Observer>,
     ) -> Result<Vec<T>, ApiError> {
         let page_call = |page: u64| -> (String, String) {
             let query = match (per_page, page) {
@@ -244,10 +242,9 @@ impl Client {
                 ),
             });
         }
-        let label = "reading agents (pages)";
         if let Some(progress) = progress {
-            progress.start(label, last_page);
-            progress.tick(label);
+            progress.start("reading agents (pages)", last_page);
+            progress.tick();
         }
         let mut pages = Pages {
             last_page,
@@ -268,7 +265,7 @@ impl Client {
                 let result: Result<(Vec<T>, _), ApiError> =
                     self.send(call, self.http.get(url)).await;
                 if let Some(progress) = progress {
-                    progress.tick(label);
+                    progress.tick();
                 }
                 result.map(|(list, _)| (page, list))
             })
@@ -585,15 +582,17 @@ impl Client {
         }
     }
 
-    /// The progress line this client reports to.
-    pub fn progress(&self) -> &Progress {
-        &self.options.progress
+    /// What this client reports its progress to; `apply` reports its PUTs there too.
+    pub fn observer(&self) -> &dyn Observer {
+        &*self.options.observer
     }
 
+    /// With `-v`, one line to the observer: the token scrubbed, control characters made
+    /// visible. The message is built only when it will be shown.
     fn log(&self, message: impl FnOnce() -> String) {
         if self.options.verbose {
-            crate::stdout::eprint(&format!(
-                "talkops: {}\n",
+            self.options.observer.log(&format!(
+                "talkops: {}",
                 crate::printable::visible(&scrub(&message(), self.token.expose()))
             ));
         }
@@ -739,16 +738,44 @@ enum Attempt {
     Final(ApiError),
 }
 
-/// How the client behaves: timeouts, retries, logging, progress.
+/// How the client behaves: timeouts, retries, logging, and whom it reports to.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
-    /// Log requests and retries to stderr (`-v`).
+    /// Log requests and retries (`-v`), through the observer.
     pub verbose: bool,
-    /// The progress line for reads and applies.
-    pub progress: Progress,
+    /// Where progress and the log go: [`Stderr`] unless the caller gives another (the
+    /// commands give a progress line on a terminal).
+    pub observer: Arc<dyn Observer>,
+}
+
+/// What the client tells as it works: how far a long read (or `apply`'s PUTs) has got, and,
+/// with `-v`, one log line per request and retry. The client knows nothing of terminals: the
+/// caller decides where this goes. Implementations must not panic (stderr may be closed).
+pub trait Observer: std::fmt::Debug + Send + Sync {
+    /// Starts counting `total` units of `what` (e.g. "reading agents (pages)").
+    fn start(&self, what: &str, total: u64);
+    /// One more unit done.
+    fn tick(&self);
+    /// The count is over.
+    fn finish(&self);
+    /// One log line, without its line end; already scrubbed of the token.
+    fn log(&self, line: &str);
+}
+
+/// The plain observer: no progress, the log straight to stderr.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stderr;
+
+impl Observer for Stderr {
+    fn start(&self, _what: &str, _total: u64) {}
+    fn tick(&self) {}
+    fn finish(&self) {}
+    fn log(&self, line: &str) {
+        crate::stdout::eprint(&format!("{line}\n"));
+    }
 }
 
 impl Default for ClientOptions {
@@ -758,7 +785,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             verbose: false,
-            progress: Progress::default(),
+            observer: Arc::new(Stderr),
         }
     }
 }

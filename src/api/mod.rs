@@ -13,7 +13,7 @@ mod wire;
 
 use std::fmt;
 
-pub use client::{Client, ClientOptions, PutOutcome};
+pub use client::{Client, ClientOptions, Observer, PutOutcome, Stderr};
 pub(crate) use error::scrub;
 pub use error::ApiError;
 pub use retry::RetryPolicy;

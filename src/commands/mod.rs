@@ -16,6 +16,8 @@ mod saved;
 mod schema;
 mod validate;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 
 use crate::api::{Client, ClientOptions, RetryPolicy};
@@ -134,7 +136,9 @@ fn api_settings(api: &cli::ApiArgs) -> anyhow::Result<Settings> {
             ..RetryPolicy::default()
         },
         verbose: api.verbose,
-        progress: Progress::for_terminal(api.quiet),
+        // The commands own the terminal: the client reports to the progress line (and logs
+        // through it) without knowing what it is.
+        observer: Arc::new(Progress::for_terminal(api.quiet)),
     };
     Settings::resolve(&api.api_url, client)
 }

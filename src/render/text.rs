@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use anstyle::AnsiColor;
 use similar::{ChangeTag, TextDiff};
 
 use crate::apply::{ApplyReport, Outcome};
@@ -11,31 +12,34 @@ use crate::plan::{Change, Plan};
 use crate::state::agent_label;
 use crate::state::{Direction, PhoneId};
 
-/// Whether to emit ANSI colours (only on a terminal, never with `NO_COLOR`).
+/// Whether to emit ANSI colours; decided once, where the command starts (see
+/// `settings::style_for`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Style {
     pub color: bool,
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
+    /// `text` in `paint` and then reset, when colour is on; `text` as is otherwise, so the
+    /// uncoloured output carries no escape at all.
+    fn paint(self, paint: anstyle::Style, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{paint}{text}{paint:#}")
         } else {
             text.to_owned()
         }
     }
     fn red(self, text: &str) -> String {
-        self.paint("31", text)
+        self.paint(AnsiColor::Red.on_default(), text)
     }
     fn green(self, text: &str) -> String {
-        self.paint("32", text)
+        self.paint(AnsiColor::Green.on_default(), text)
     }
     fn yellow(self, text: &str) -> String {
-        self.paint("33", text)
+        self.paint(AnsiColor::Yellow.on_default(), text)
     }
     fn bold(self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(anstyle::Style::new().bold(), text)
     }
 }
 
@@ -272,4 +276,24 @@ pub fn render_report(report: &ApplyReport, style: Style) -> String {
         ))
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Style;
+
+    /// The escapes are the SGR codes talkops wrote by hand before anstyle: a terminal
+    /// theme, or a test that looks for them, sees the same colours.
+    #[test]
+    fn colours_are_the_plain_sgr_codes_and_nothing_without_colour() {
+        let on = Style { color: true };
+        assert_eq!(on.red("x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(on.green("x"), "\x1b[32mx\x1b[0m");
+        assert_eq!(on.yellow("x"), "\x1b[33mx\x1b[0m");
+        assert_eq!(on.bold("x"), "\x1b[1mx\x1b[0m");
+        let off = Style { color: false };
+        for painted in [off.red("x"), off.green("x"), off.yellow("x"), off.bold("x")] {
+            assert_eq!(painted, "x");
+        }
+    }
 }
