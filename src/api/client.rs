@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::{scrub, ApiError};
 use super::retry::{self, Gate, RetryPolicy};
+use super::tls::SetupError;
 use super::wire::{self, Envelope, EnvelopeProblem};
 use super::Token;
 use crate::state::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
@@ -48,13 +49,9 @@ pub struct PutOutcome {
 
 impl Client {
     /// A client for `base_url` (e.g. `https://app.talkover.ai`) authenticating with `token`.
-    pub fn new(base_url: &str, token: Token, options: ClientOptions) -> anyhow::Result<Client> {
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                anyhow::anyhow!(
-                    "TALKOVER_TOKEN contains characters that cannot be sent in an HTTP header"
-                )
-            })?;
+    pub fn new(base_url: &str, token: Token, options: ClientOptions) -> Result<Client, SetupError> {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| SetupError::TokenNotAHeader)?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);

@@ -17,6 +17,7 @@ pub use client::{Client, ClientOptions, Observer, PutOutcome, Stderr};
 pub(crate) use error::scrub;
 pub use error::ApiError;
 pub use retry::RetryPolicy;
+pub use tls::SetupError;
 
 /// The API token. It has no `Display`, its `Debug` is redacted, and it is only ever read to
 /// build the `Authorization` header (marked sensitive there).

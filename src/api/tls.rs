@@ -36,23 +36,36 @@ pub(crate) fn certificate_problem(err: &reqwest::Error) -> Option<String> {
 /// The error for a client that could not be built: when TLS could not be set up (no root
 /// certificate could be loaded, typically because `SSL_CERT_FILE` names a missing or non-PEM
 /// file), says where the roots were looked for instead of reqwest's "builder error".
-pub(crate) fn build_error(err: reqwest::Error) -> anyhow::Error {
+pub(crate) fn build_error(err: reqwest::Error) -> SetupError {
     // rustls-platform-verifier reports an empty root store as `General`, the only error it
     // makes of its own while the client is built.
     let Some(tls) = find_rustls_error(&err) else {
-        return err.into();
+        return SetupError::Http(err.to_string());
     };
     if !matches!(tls, rustls::Error::General(_)) {
-        return anyhow::anyhow!("cannot set up TLS: {tls}");
+        return SetupError::Tls(tls.to_string());
     }
     match roots_from_environment() {
-        Some(roots) => anyhow::anyhow!(
-            "cannot set up TLS: no CA certificate could be loaded from {roots} (they replace the system store): SSL_CERT_FILE must name a readable file of PEM certificates, SSL_CERT_DIR directories of them"
-        ),
-        None => anyhow::anyhow!(
-            "cannot set up TLS: no CA certificate was found in the system store (on Debian and Ubuntu, install the ca-certificates package), and neither SSL_CERT_FILE nor SSL_CERT_DIR is set"
+        Some(roots) => SetupError::NoRoots(format!(
+            "no CA certificate could be loaded from {roots} (they replace the system store): SSL_CERT_FILE must name a readable file of PEM certificates, SSL_CERT_DIR directories of them"
+        )),
+        None => SetupError::NoRoots(
+            "no CA certificate was found in the system store (on Debian and Ubuntu, install the ca-certificates package), and neither SSL_CERT_FILE nor SSL_CERT_DIR is set".into(),
         ),
     }
+}
+
+/// Why a client for the API cannot be set up (before any request).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("TALKOVER_TOKEN contains characters that cannot be sent in an HTTP header")]
+    TokenNotAHeader,
+    #[error("cannot set up TLS: {0}")]
+    NoRoots(String),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(String),
 }
 
 /// `SSL_CERT_FILE=...` and/or `SSL_CERT_DIR=...` as set (and not empty) in the environment,

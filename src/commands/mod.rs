@@ -168,11 +168,11 @@ fn thresholds(args: &cli::GuardArgs) -> crate::plan::Thresholds {
 
 /// A client for the settings.
 fn connect(settings: &Settings) -> anyhow::Result<Client> {
-    Client::new(
+    Ok(Client::new(
         &settings.api_url,
         settings.token.clone(),
         settings.client.clone(),
-    )
+    )?)
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
