@@ -2,8 +2,6 @@
 //! are resolved (in `commands`): where the API is, the token, and how to print. Nothing here
 //! knows the clap types.
 
-use anyhow::bail;
-
 use crate::api::{ClientOptions, Token};
 use crate::render::Style;
 
@@ -21,21 +19,19 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the token from `TALKOVER_TOKEN` and checks the URL.
-    pub fn resolve(api_url: &str, client: ClientOptions) -> anyhow::Result<Settings> {
+    pub fn resolve(api_url: &str, client: ClientOptions) -> Result<Settings, SettingsError> {
         let token = match std::env::var(TOKEN_VAR) {
             Ok(token) if !token.trim().is_empty() => Token::new(token.trim()),
-            Ok(_) => bail!("{TOKEN_VAR} is empty: set it to the API token of the Talkover environment to manage"),
-            Err(std::env::VarError::NotPresent) => bail!("{TOKEN_VAR} is not set: set it to the API token of the Talkover environment to manage"),
-            Err(std::env::VarError::NotUnicode(_)) => bail!("{TOKEN_VAR} is not valid UTF-8"),
+            Ok(_) => return Err(SettingsError::TokenEmpty),
+            Err(std::env::VarError::NotPresent) => return Err(SettingsError::TokenNotSet),
+            Err(std::env::VarError::NotUnicode(_)) => return Err(SettingsError::TokenNotUnicode),
         };
         // The URL is echoed in messages (errors, saved plans); should the token have been put
         // there by mistake (the two variables swapped), it must not be echoed with it.
         if api_url.contains(token.expose()) {
-            bail!("--api-url / TALKOVER_API_URL contains the token (not shown): give the base URL there and the token in {TOKEN_VAR} only");
+            return Err(SettingsError::TokenInUrl);
         }
-        let api_url = check_api_url(api_url).map_err(|err| {
-            anyhow::anyhow!(crate::api::scrub(&format!("{err:#}"), token.expose()))
-        })?;
+        let api_url = check_api_url(api_url)?;
         Ok(Settings {
             api_url,
             token,
@@ -44,25 +40,53 @@ impl Settings {
     }
 }
 
+/// What is wrong with the token or the API URL. No message shows the token, or any part of
+/// the URL that may hold a secret.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "{TOKEN_VAR} is not set: set it to the API token of the Talkover environment to manage"
+    )]
+    TokenNotSet,
+    #[error("{TOKEN_VAR} is empty: set it to the API token of the Talkover environment to manage")]
+    TokenEmpty,
+    #[error("{TOKEN_VAR} is not valid UTF-8")]
+    TokenNotUnicode,
+    #[error("{URL_WHAT} contains the token (not shown): give the base URL there and the token in {TOKEN_VAR} only")]
+    TokenInUrl,
+    /// The text is not shown: an unparsable URL cannot be told apart from its secrets.
+    #[error("{URL_WHAT} is not a valid URL ({0}); it is not shown here, as it may hold a secret")]
+    InvalidUrl(String),
+    #[error("{URL_WHAT} must not contain a user name or password (not shown); the token goes in {TOKEN_VAR}")]
+    Credentials,
+    #[error("{URL_WHAT} must not contain a query string (`?...`, not shown); give the base URL, e.g. https://app.talkover.ai, and the token in {TOKEN_VAR}")]
+    Query,
+    #[error("{URL_WHAT} must not contain a fragment (`#...`, not shown); give the base URL, e.g. https://app.talkover.ai")]
+    Fragment,
+    /// Only the host is shown: a path may hold a secret too.
+    #[error("refusing to send the token over plain http to host {0:?}: use https (plain http is allowed only for localhost)")]
+    PlainHttp(String),
+    #[error("{URL_WHAT} has scheme {0:?}: use https")]
+    Scheme(String),
+}
+
+/// How messages name the API URL setting.
+const URL_WHAT: &str = "--api-url / TALKOVER_API_URL";
+
 /// Accepts `https://` anywhere and plain `http://` only on loopback, where the token cannot
 /// leave the machine (the simulator, the demo, tests). A URL with a user name, password,
 /// query or fragment is refused without being echoed: those are where secrets get pasted.
-pub fn check_api_url(text: &str) -> anyhow::Result<String> {
-    const WHAT: &str = "--api-url / TALKOVER_API_URL";
-    let url = reqwest::Url::parse(text).map_err(|err| {
-        // The text is not shown: an unparsable URL cannot be told apart from its secrets.
-        anyhow::anyhow!(
-            "{WHAT} is not a valid URL ({err}); it is not shown here, as it may hold a secret"
-        )
-    })?;
+pub fn check_api_url(text: &str) -> Result<String, SettingsError> {
+    let url =
+        reqwest::Url::parse(text).map_err(|err| SettingsError::InvalidUrl(err.to_string()))?;
     if !url.username().is_empty() || url.password().is_some() {
-        bail!("{WHAT} must not contain a user name or password (not shown); the token goes in {TOKEN_VAR}");
+        return Err(SettingsError::Credentials);
     }
     if url.query().is_some() {
-        bail!("{WHAT} must not contain a query string (`?...`, not shown); give the base URL, e.g. https://app.talkover.ai, and the token in {TOKEN_VAR}");
+        return Err(SettingsError::Query);
     }
     if url.fragment().is_some() {
-        bail!("{WHAT} must not contain a fragment (`#...`, not shown); give the base URL, e.g. https://app.talkover.ai");
+        return Err(SettingsError::Fragment);
     }
     let loopback = match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
@@ -73,12 +97,12 @@ pub fn check_api_url(text: &str) -> anyhow::Result<String> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        // Only the host is shown: a path may hold a secret too.
-        "http" => bail!(
-            "refusing to send the token over plain http to host {:?}: use https (plain http is allowed only for localhost)",
-            url.host_str().unwrap_or("")
-        ),
-        other => bail!("{WHAT} has scheme {other:?}: use https"),
+        "http" => {
+            return Err(SettingsError::PlainHttp(
+                url.host_str().unwrap_or("").to_owned(),
+            ))
+        }
+        other => return Err(SettingsError::Scheme(other.to_owned())),
     }
     Ok(text.trim_end_matches('/').to_owned())
 }

@@ -14,7 +14,6 @@ mod wire;
 use std::fmt;
 
 pub use client::{Client, ClientOptions, Observer, PutOutcome, Stderr};
-pub(crate) use error::scrub;
 pub use error::ApiError;
 pub use retry::RetryPolicy;
 pub use tls::SetupError;

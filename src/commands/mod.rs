@@ -140,7 +140,7 @@ fn api_settings(api: &cli::ApiArgs) -> anyhow::Result<Settings> {
         // through it) without knowing what it is.
         observer: Arc::new(Progress::for_terminal(api.quiet)),
     };
-    Settings::resolve(&api.api_url, client)
+    Ok(Settings::resolve(&api.api_url, client)?)
 }
 
 /// `--format` and `--color`, with `auto` colour decided now.
