@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::api::{ApiError, Client};
 use crate::plan::StepKind;
-use crate::plan::{Plan, Target};
+use crate::plan::{DesiredCalling, Plan};
 use crate::state::{AgentId, PhoneId};
 
 /// What happened to one changed agent.
@@ -254,7 +254,7 @@ fn agent_outcome(plan: &Plan, mine: &[usize], state: &[State], abandoned: bool) 
     let partly = |reason: String| match released {
         Some(&s) => format!(
             "{reason}; its temporary release step had already applied, so it now answers only {}",
-            numbers(plan, &plan.steps[s].target)
+            numbers(plan, &plan.steps[s].sends)
         ),
         None => reason,
     };
@@ -314,7 +314,7 @@ fn blocked_reason(plan: &Plan, index: usize, dep: usize) -> String {
     )
 }
 
-fn numbers(plan: &Plan, target: &Target) -> String {
+fn numbers(plan: &Plan, target: &DesiredCalling) -> String {
     if target.phone_ids.is_empty() {
         return "no numbers".into();
     }
@@ -334,7 +334,7 @@ async fn run_step(
 ) -> (usize, Result<Vec<String>, Failure>) {
     let step = &plan.steps[index];
     let change = &plan.changes[step.change];
-    let target = &step.target;
+    let target = &step.sends;
     let response = match client
         .put_calling(&change.id, target.direction, &target.phone_ids)
         .await

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::plan::model::{Calling, Change, Plan, Target};
+use crate::plan::model::{Calling, Change, DesiredCalling, Plan};
 use crate::resolve::ResolvedAgent;
 use crate::state::LiveState;
 
@@ -24,7 +24,7 @@ pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
             direction: current.direction,
             phone_ids: current.phone_ids.clone(),
         };
-        let after = Target {
+        let after = DesiredCalling {
             direction: agent.direction,
             phone_ids: agent
                 .phone_ids

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::Warning;
-use crate::plan::{Calling, Change, Plan, Target};
+use crate::plan::{Calling, Change, DesiredCalling, Plan};
 use crate::plan::{Step, StepKind};
 use crate::state::{AgentId, Direction, PhoneId};
 
@@ -33,7 +33,7 @@ pub struct PlanDocument {
     pub steps: Vec<StepDocument>,
     pub warnings: Vec<Warning>,
     /// The guard flags given when the plan was made.
-    pub overrides: OverridesDocument,
+    pub overrides: GuardFlagsDocument,
     /// The `--target` agents the plan was made for (names or ids); absent when it covers
     /// every declared agent. `apply --plan FILE PATH...` recomputes the plan for these.
     /// Optional, so that plans saved before it existed still read as format version 1.
@@ -52,7 +52,7 @@ pub struct Summary {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OverridesDocument {
+pub struct GuardFlagsDocument {
     pub force: bool,
     pub allow_unrouted: bool,
 }
@@ -107,7 +107,7 @@ pub struct StepDocument {
 
 impl PlanDocument {
     /// The document for a plan made now against `api_url`.
-    pub fn new(plan: &Plan, api_url: &str, overrides: OverridesDocument) -> PlanDocument {
+    pub fn new(plan: &Plan, api_url: &str, overrides: GuardFlagsDocument) -> PlanDocument {
         let number = |id: &PhoneId| NumberDocument {
             id: id.to_string(),
             number: plan.numbers.get(id).cloned(),
@@ -153,8 +153,8 @@ impl PlanDocument {
                     change: s.change,
                     agent_id: plan.changes[s.change].id.to_string(),
                     kind: s.kind,
-                    direction: s.target.direction,
-                    phone_number_ids: s.target.phone_ids.iter().map(|p| p.to_string()).collect(),
+                    direction: s.sends.direction,
+                    phone_number_ids: s.sends.phone_ids.iter().map(|p| p.to_string()).collect(),
                     after: s.after.clone(),
                     claims: s.claims.iter().map(|p| p.to_string()).collect(),
                     releases_for_others: s
@@ -224,7 +224,7 @@ impl PlanDocument {
                     direction: c.before.direction,
                     phone_ids: ids(&c.before.phone_numbers),
                 },
-                after: Target {
+                after: DesiredCalling {
                     direction,
                     phone_ids: ids(&c.after.phone_numbers),
                 },
@@ -252,7 +252,7 @@ impl PlanDocument {
             if s.after.iter().any(|&d| d >= index) {
                 return Err(InvalidPlan::LaterDependency(index));
             }
-            let target = Target {
+            let target = DesiredCalling {
                 direction: s.direction,
                 phone_ids: phone_ids(&s.phone_number_ids).collect(),
             };
@@ -265,7 +265,7 @@ impl PlanDocument {
             steps.push(Step {
                 change: s.change,
                 kind: s.kind,
-                target,
+                sends: target,
                 after: s.after.clone(),
                 claims: phone_ids(&s.claims).collect(),
                 releases_for_others: phone_ids(&s.releases_for_others).collect(),

@@ -185,7 +185,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::plan::{Calling, Change, Target};
+    use crate::plan::{Calling, Change, DesiredCalling};
     use crate::state::{AgentId, Direction, LiveAgent, PhoneId};
 
     fn ids(list: &[&str]) -> BTreeSet<PhoneId> {
@@ -228,7 +228,7 @@ mod tests {
                     direction: Some(Direction::Inbound),
                     phone_ids: ids(&["p1"]),
                 },
-                after: Target {
+                after: DesiredCalling {
                     direction: Direction::Inbound,
                     phone_ids: ids(&["p1", "p2"]),
                 },

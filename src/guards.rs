@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::plan::model::{GuardKind, Override, Plan, Thresholds, Warning};
+use crate::plan::model::{GuardFlag, GuardKind, Plan, Thresholds, Warning};
 use crate::state::{agent_label, AgentId, Direction, LiveAgent, LiveState, PhoneId, Routing};
 
 /// Every guard that this plan trips. `callback_agents` is `None` when it was not asked for
@@ -48,7 +48,7 @@ fn change_size(plan: &Plan, thresholds: Thresholds) -> Option<Warning> {
             changing * 100 / managed.max(1),
             thresholds.max_change_percent
         ),
-        needs: Override::Force,
+        needs: GuardFlag::Force,
     })
 }
 
@@ -117,7 +117,7 @@ fn off_the_air_warning(
     Warning {
         kind: GuardKind::Unrouted,
         message,
-        needs: Override::AllowUnrouted,
+        needs: GuardFlag::AllowUnrouted,
     }
 }
 
@@ -139,7 +139,7 @@ fn published_without_numbers<'a>(
                 "published inbound agent {} is left with no numbers: no call can reach it",
                 who(live, &change.id)
             ),
-            needs: Override::AllowUnrouted,
+            needs: GuardFlag::AllowUnrouted,
         })
 }
 
@@ -162,7 +162,7 @@ fn unknown_direction<'a>(
                     "agent {} has direction {shown} today, which talkops does not understand: it cannot tell what this change does to the calls it handles now",
                     who(live, &change.id)
                 ),
-                needs: Override::Force,
+                needs: GuardFlag::Force,
             }
         })
 }
@@ -186,7 +186,7 @@ fn callback_role<'a>(
                 "agent {} holds the callback role and turns outbound: callbacks are only routed to inbound agents",
                 who(live, &change.id)
             ),
-            needs: Override::Force,
+            needs: GuardFlag::Force,
         })
 }
 
@@ -208,7 +208,7 @@ fn plan_label(plan: &Plan, live: &LiveState, phone: &PhoneId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Calling, Change, Target};
+    use crate::plan::{Calling, Change, DesiredCalling};
     use crate::state::LiveAgent;
 
     fn ids(list: &[&str]) -> BTreeSet<PhoneId> {
@@ -254,7 +254,7 @@ mod tests {
                             direction: current.direction,
                             phone_ids: current.phone_ids.clone(),
                         },
-                        after: Target {
+                        after: DesiredCalling {
                             direction: *direction,
                             phone_ids: ids(phones),
                         },
@@ -335,7 +335,7 @@ mod tests {
             Thresholds::default(),
         );
         assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].needs, Override::AllowUnrouted);
+        assert_eq!(warnings[0].needs, GuardFlag::AllowUnrouted);
         assert!(
             warnings[0]
                 .message
@@ -387,7 +387,7 @@ mod tests {
             "{}",
             warnings[0].message
         );
-        assert_eq!(warnings[1].needs, Override::Force);
+        assert_eq!(warnings[1].needs, GuardFlag::Force);
         // Left alone, its numbers are not reported off the air by another agent's change.
         let p = plan(&state, &[("b", Inbound, &["2"])], 0);
         assert!(check(&p, &state, None, Thresholds::default()).is_empty());
@@ -403,7 +403,7 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert_eq!(
             (warnings[0].kind, warnings[0].needs),
-            (GuardKind::CallbackRole, Override::Force)
+            (GuardKind::CallbackRole, GuardFlag::Force)
         );
     }
 }

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::plan::model::{Change, Step, StepKind, Target};
+use crate::plan::model::{Change, DesiredCalling, Step, StepKind};
 use crate::state::{Direction, PhoneId};
 
 /// Orders the changes' PUTs. Each change gets exactly one final step, and a cycle of claims
@@ -135,7 +135,7 @@ impl Ordering {
             .intersection(&self.wanted[chosen])
             .cloned()
             .collect();
-        let release = Target {
+        let release = DesiredCalling {
             direction: Direction::Inbound,
             phone_ids: keep.clone(),
         };
@@ -144,7 +144,7 @@ impl Ordering {
     }
 
     /// Appends agent `i`'s step towards `target`, wiring its dependencies.
-    fn emit(&mut self, i: usize, kind: StepKind, target: Target) {
+    fn emit(&mut self, i: usize, kind: StepKind, target: DesiredCalling) {
         let index = self.steps.len();
         let now_inbound = inbound_set(&target);
         let claims: Vec<PhoneId> = now_inbound.difference(&self.holding[i]).cloned().collect();
@@ -164,7 +164,7 @@ impl Ordering {
         self.steps.push(Step {
             change: i,
             kind,
-            target,
+            sends: target,
             after: after.into_iter().collect(),
             claims,
             releases_for_others,
@@ -174,7 +174,7 @@ impl Ordering {
 }
 
 /// The numbers a target answers inbound.
-fn inbound_set(target: &Target) -> BTreeSet<PhoneId> {
+fn inbound_set(target: &DesiredCalling) -> BTreeSet<PhoneId> {
     match target.direction {
         Direction::Inbound => target.phone_ids.clone(),
         Direction::Outbound => BTreeSet::new(),
@@ -188,7 +188,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::{order, Step, StepKind};
-    use crate::plan::{Calling, Change, Target};
+    use crate::plan::{Calling, Change, DesiredCalling};
     use crate::state::{AgentId, Direction, PhoneId};
 
     /// An agent's settings in a test world: direction and numbers.
@@ -209,7 +209,7 @@ mod tests {
                 direction: Some(before.0),
                 phone_ids: before.1.clone(),
             },
-            after: Target {
+            after: DesiredCalling {
                 direction: after.0,
                 phone_ids: after.1.clone(),
             },
@@ -263,7 +263,7 @@ mod tests {
             let pick = ready[picks.get(round).copied().unwrap_or(0) % ready.len()];
             let step: &Step = &steps[pick];
             let agent = changed[step.change];
-            world[agent] = (step.target.direction, step.target.phone_ids.clone());
+            world[agent] = (step.sends.direction, step.sends.phone_ids.clone());
             done[pick] = true;
             let owners = inbound_owners(&world);
             for (p, count) in owners {
@@ -432,7 +432,7 @@ mod tests {
                 (0, StepKind::Final)
             ]
         );
-        assert_eq!(steps[0].target.phone_ids, set(&[9]), "keeps what it keeps");
+        assert_eq!(steps[0].sends.phone_ids, set(&[9]), "keeps what it keeps");
         assert_eq!(steps[1].after, [0]);
         assert_eq!(steps[2].after, [0, 1]);
     }

@@ -434,7 +434,7 @@ impl Test {
         self
     }
 
-    /// Overrides TALKOVER_API_URL (default: the simulator's URL).
+    /// GuardFlags TALKOVER_API_URL (default: the simulator's URL).
     pub fn api_url(mut self, url: &str) -> Test {
         self.api_url = Some(url.to_owned());
         self

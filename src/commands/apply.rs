@@ -44,16 +44,16 @@ pub(crate) enum Approval {
 
 /// The guard flags given.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Overrides {
+pub(crate) struct GuardFlags {
     pub force: bool,
     pub allow_unrouted: bool,
 }
 
-impl Overrides {
-    fn allow(self, needed: crate::plan::Override) -> bool {
+impl GuardFlags {
+    fn allow(self, needed: crate::plan::GuardFlag) -> bool {
         match needed {
-            crate::plan::Override::Force => self.force,
-            crate::plan::Override::AllowUnrouted => self.allow_unrouted,
+            crate::plan::GuardFlag::Force => self.force,
+            crate::plan::GuardFlag::AllowUnrouted => self.allow_unrouted,
         }
     }
 }
@@ -62,7 +62,7 @@ impl Overrides {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ApplyOptions {
     pub approval: Approval,
-    pub overrides: Overrides,
+    pub overrides: GuardFlags,
     pub parallelism: usize,
     pub thresholds: crate::plan::Thresholds,
 }
@@ -84,7 +84,7 @@ pub(super) async fn apply_plan(
     client: &Client,
     api_url: &str,
     plan: &Plan,
-    overrides: Overrides,
+    overrides: GuardFlags,
     options: &ApplyOptions,
     output: &Output,
 ) -> anyhow::Result<u8> {
@@ -124,7 +124,7 @@ async fn recheck(
     client: &Client,
     api_url: &str,
     plan: &Plan,
-    overrides: Overrides,
+    overrides: GuardFlags,
     thresholds: crate::plan::Thresholds,
 ) -> anyhow::Result<Plan> {
     let live = read_live(client, api_url).await?;
@@ -156,7 +156,7 @@ async fn recheck(
 }
 
 /// Refuses, naming the flags, when a warning has not been accepted.
-fn check_overrides(plan: &Plan, overrides: Overrides) -> anyhow::Result<()> {
+fn check_overrides(plan: &Plan, overrides: GuardFlags) -> anyhow::Result<()> {
     let missing: BTreeSet<&str> = plan
         .warnings
         .iter()

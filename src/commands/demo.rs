@@ -5,7 +5,7 @@
 use anyhow::{bail, Context};
 use talkover_sim::{Seed, SimConfig};
 
-use super::apply::{plan_and_apply, ApplyOptions, Approval, Overrides};
+use super::apply::{plan_and_apply, ApplyOptions, Approval, GuardFlags};
 use super::{make_plan, runtime};
 use crate::api::{Client, ClientOptions, Token};
 use crate::desired::{self, SourceFile};
@@ -50,7 +50,7 @@ pub(super) fn run() -> anyhow::Result<u8> {
     ));
     let options = ApplyOptions {
         approval: Approval::Given,
-        overrides: Overrides {
+        overrides: GuardFlags {
             force: false,
             allow_unrouted: true,
         },

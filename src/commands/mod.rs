@@ -34,7 +34,7 @@ use crate::settings::{self, Output, OutputFormat, Settings};
 use crate::state::LiveState;
 use crate::stdout;
 
-pub(crate) use self::apply::{ApplyOptions, Approval, Overrides};
+pub(crate) use self::apply::{ApplyOptions, Approval, GuardFlags};
 
 /// Runs one parsed command line and returns its exit code.
 pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
@@ -63,7 +63,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
             thresholds: thresholds(&guards),
             detailed_exitcode,
             out,
-            overrides: Overrides {
+            overrides: GuardFlags {
                 force,
                 allow_unrouted,
             },
@@ -87,7 +87,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
                 } else {
                     Approval::AskOnTerminal
                 },
-                overrides: Overrides {
+                overrides: GuardFlags {
                     force,
                     allow_unrouted,
                 },

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{connect, make_plan, print_plan, runtime, Overrides};
+use super::{connect, make_plan, print_plan, runtime, GuardFlags};
 use crate::desired::DesiredConfig;
-use crate::document::{OverridesDocument, PlanDocument};
+use crate::document::{GuardFlagsDocument, PlanDocument};
 use crate::settings::{Output, Settings};
 use crate::stdout;
 
@@ -20,7 +20,7 @@ pub(super) struct Request {
     pub detailed_exitcode: bool,
     pub out: Option<PathBuf>,
     /// The guard flags to record in a saved plan.
-    pub overrides: Overrides,
+    pub overrides: GuardFlags,
     pub targets: Vec<String>,
 }
 
@@ -43,7 +43,7 @@ pub(super) fn run(request: Request) -> anyhow::Result<u8> {
         thresholds,
         &targets,
     ))?;
-    let recorded = OverridesDocument {
+    let recorded = GuardFlagsDocument {
         force: overrides.force,
         allow_unrouted: overrides.allow_unrouted,
     };

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use super::apply::{apply_plan, ApplyOptions, Overrides};
+use super::apply::{apply_plan, ApplyOptions, GuardFlags};
 use super::{changes_for, connect, judge_guards, read_live, runtime};
 use crate::api::Client;
 use crate::desired::DesiredConfig;
@@ -120,7 +120,7 @@ async fn apply_saved(
         }
     }
     judge_guards(client, api_url, &mut plan, &live, options.thresholds).await?;
-    let overrides = Overrides {
+    let overrides = GuardFlags {
         force: options.overrides.force || document.overrides.force,
         allow_unrouted: options.overrides.allow_unrouted || document.overrides.allow_unrouted,
     };

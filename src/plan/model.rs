@@ -18,12 +18,12 @@ pub struct Calling {
 
 /// The calling settings the config asks for; the direction is always known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Target {
+pub struct DesiredCalling {
     pub direction: Direction,
     pub phone_ids: BTreeSet<PhoneId>,
 }
 
-impl Target {
+impl DesiredCalling {
     /// Whether `current` already is this target.
     pub fn is_met_by(&self, current: &Calling) -> bool {
         current.direction == Some(self.direction) && current.phone_ids == self.phone_ids
@@ -42,7 +42,7 @@ pub struct Change {
     /// False when the config omits `phone_numbers`: `after` then keeps the current numbers.
     pub numbers_managed: bool,
     pub before: Calling,
-    pub after: Target,
+    pub after: DesiredCalling,
 }
 
 impl Change {
@@ -124,7 +124,7 @@ pub struct Step {
     pub change: usize,
     pub kind: StepKind,
     /// What this PUT sends.
-    pub target: Target,
+    pub sends: DesiredCalling,
     /// Steps (indices into the step list) that must succeed before this one runs.
     pub after: Vec<usize>,
     /// Numbers this PUT makes the agent answer that it did not answer before.
@@ -154,16 +154,16 @@ impl Default for Thresholds {
 /// The flag that lets apply go ahead despite a warning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Override {
+pub enum GuardFlag {
     Force,
     AllowUnrouted,
 }
 
-impl Override {
+impl GuardFlag {
     pub fn flag(self) -> &'static str {
         match self {
-            Override::Force => "--force",
-            Override::AllowUnrouted => "--allow-unrouted",
+            GuardFlag::Force => "--force",
+            GuardFlag::AllowUnrouted => "--allow-unrouted",
         }
     }
 }
@@ -185,7 +185,7 @@ pub struct Warning {
     pub kind: GuardKind,
     pub message: String,
     /// The flag that accepts it.
-    pub needs: Override,
+    pub needs: GuardFlag,
 }
 
 /// How each phone id of the changes is shown: its number; the id too where two ids share a
