@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use talkops::desired::{parse_sources, SourceFile};
-use talkops::state::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
+use talkops::model::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
 
 fn environment(size: usize, changes: usize) -> (LiveState, String) {
     let mut live = LiveState::default();

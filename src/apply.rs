@@ -9,9 +9,9 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::api::{ApiError, Client};
+use crate::model::{AgentId, PhoneId};
 use crate::plan::StepKind;
 use crate::plan::{DesiredCalling, Plan};
-use crate::state::{AgentId, PhoneId};
 
 /// What happened to one changed agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,7 +310,7 @@ fn blocked_reason(plan: &Plan, index: usize, dep: usize) -> String {
         } else {
             needed.join(", ")
         },
-        crate::state::agent_label(&other.name, &other.id)
+        crate::model::agent_label(&other.name, &other.id)
     )
 }
 

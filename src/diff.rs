@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::plan::model::{Calling, Change, DesiredCalling, Plan};
+use crate::model::LiveState;
+use crate::plan::types::{Calling, Change, DesiredCalling, Plan};
 use crate::resolve::ResolvedAgent;
-use crate::state::LiveState;
 
 /// Compares each declared agent with its live counterpart. Agents the config does not
 /// declare are only counted. Changes come sorted by agent name, then id.
@@ -66,7 +66,7 @@ pub fn diff(resolved: &[ResolvedAgent], live: &LiveState) -> Plan {
 mod tests {
     use super::*;
     use crate::desired::Source;
-    use crate::state::{AgentId, Direction, LiveAgent, PhoneId};
+    use crate::model::{AgentId, Direction, LiveAgent, PhoneId};
     use std::collections::BTreeSet;
 
     fn ids(list: &[&str]) -> BTreeSet<PhoneId> {

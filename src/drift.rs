@@ -5,19 +5,19 @@
 
 use std::collections::BTreeSet;
 
+use crate::model::{self, agent_label, LiveState, Routing};
 use crate::plan::Plan;
-use crate::state::{self, agent_label, LiveState, Routing};
 
 /// How the saved plan's changes differ from those the config makes now, one line per agent:
 /// an agent only one of them changes, or one they change differently. Empty when they are
 /// the same changes (same agents, same before and after).
 pub fn plan_differences(saved: &Plan, now: &Plan) -> Vec<String> {
     let settings =
-        |plan: &Plan, direction: Option<state::Direction>, ids: &BTreeSet<state::PhoneId>| {
+        |plan: &Plan, direction: Option<model::Direction>, ids: &BTreeSet<model::PhoneId>| {
             let numbers: Vec<&str> = ids.iter().map(|id| plan.label(id)).collect();
             format!(
                 "{} with {}",
-                direction.map_or("(unknown)", state::Direction::as_str),
+                direction.map_or("(unknown)", model::Direction::as_str),
                 if numbers.is_empty() {
                     "no numbers".to_owned()
                 } else {
@@ -86,7 +86,7 @@ pub fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
                 now.direction.map_or("(unknown)", |d| d.as_str())
             ));
         }
-        let label = |id: &state::PhoneId| {
+        let label = |id: &model::PhoneId| {
             plan.numbers
                 .get(id)
                 .cloned()
@@ -121,11 +121,11 @@ pub fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
 /// whose direction is unknown (none given, or one talkops does not know) may answer its
 /// numbers, so it counts as inbound here.
 pub fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
-    let changing: BTreeSet<&state::AgentId> = plan.changes.iter().map(|c| &c.id).collect();
+    let changing: BTreeSet<&model::AgentId> = plan.changes.iter().map(|c| &c.id).collect();
     let mut conflicts = Vec::new();
     let has_claims = plan.changes.iter().any(|c| {
-        c.after.direction == state::Direction::Inbound
-            && (c.before.direction != Some(state::Direction::Inbound)
+        c.after.direction == model::Direction::Inbound
+            && (c.before.direction != Some(model::Direction::Inbound)
                 || !c.after.phone_ids.is_subset(&c.before.phone_ids))
     });
     if has_claims {
@@ -145,10 +145,10 @@ pub fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
     }
     let routing = Routing::new(live);
     for change in &plan.changes {
-        if change.after.direction != state::Direction::Inbound {
+        if change.after.direction != model::Direction::Inbound {
             continue;
         }
-        let held = change.before.direction == Some(state::Direction::Inbound);
+        let held = change.before.direction == Some(model::Direction::Inbound);
         let claims = change
             .after
             .phone_ids
@@ -185,8 +185,8 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::model::{AgentId, Direction, LiveAgent, PhoneId};
     use crate::plan::{Calling, Change, DesiredCalling};
-    use crate::state::{AgentId, Direction, LiveAgent, PhoneId};
 
     fn ids(list: &[&str]) -> BTreeSet<PhoneId> {
         list.iter().map(|s| PhoneId::new(*s)).collect()

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use crate::state::{Direction, LiveAgent, LiveState, PhoneId, Routing, E164};
+use crate::model::{Direction, LiveAgent, LiveState, PhoneId, Routing, E164};
 
 /// The config text for `live`, with a header saying where and when it was exported.
 pub fn export(live: &LiveState, api_url: &str, now: &str) -> String {
@@ -194,7 +194,7 @@ fn quote(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::desired::{parse_sources, SourceFile};
-    use crate::state::AgentId;
+    use crate::model::AgentId;
 
     #[test]
     fn an_export_is_a_valid_config_naming_shared_names_by_id() {

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::plan::model::{GuardFlag, GuardKind, Plan, Thresholds, Warning};
-use crate::state::{agent_label, AgentId, Direction, LiveAgent, LiveState, PhoneId, Routing};
+use crate::model::{agent_label, AgentId, Direction, LiveAgent, LiveState, PhoneId, Routing};
+use crate::plan::types::{GuardFlag, GuardKind, Plan, Thresholds, Warning};
 
 /// Every guard that this plan trips. `callback_agents` is `None` when it was not asked for
 /// (no inbound agent turns outbound, so the callback guard cannot trip).
@@ -208,8 +208,8 @@ fn plan_label(plan: &Plan, live: &LiveState, phone: &PhoneId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LiveAgent;
     use crate::plan::{Calling, Change, DesiredCalling};
-    use crate::state::LiveAgent;
 
     fn ids(list: &[&str]) -> BTreeSet<PhoneId> {
         list.iter().map(|s| PhoneId::new(*s)).collect()

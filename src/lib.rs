@@ -8,8 +8,8 @@
 //!       --apply(api)--> ApplyReport --render--> text | markdown | json
 //! ```
 //!
-//! `desired`, `resolve`, `diff`, `order`, `guards`, `drift`, `plan`, `document`, `export` and
-//! `render` are pure; only `api` (and `apply`, through it) touch the network, and only
+//! `desired`, `model`, `resolve`, `diff`, `order`, `guards`, `drift`, `plan`, `export` and
+//! `render` (with the JSON `document`) are pure; only `api` (and `apply`, through it) touch the network, and only
 //! `desired::load` and `commands` touch the disk. `commands` wires the stages to the command
 //! line: [`run`] parses it and hands each command to its module there.
 
@@ -19,10 +19,10 @@ mod cli;
 mod commands;
 pub mod desired;
 pub mod diff;
-pub mod document;
 pub mod drift;
 pub mod export;
 pub mod guards;
+pub mod model;
 pub mod order;
 pub mod plan;
 pub mod printable;
@@ -31,7 +31,6 @@ pub mod render;
 pub mod resolve;
 pub mod schema;
 pub mod settings;
-pub mod state;
 pub mod stdout;
 
 use std::ffi::OsString;

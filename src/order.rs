@@ -13,8 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::plan::model::{Change, DesiredCalling, Step, StepKind};
-use crate::state::{Direction, PhoneId};
+use crate::model::{Direction, PhoneId};
+use crate::plan::types::{Change, DesiredCalling, Step, StepKind};
 
 /// Orders the changes' PUTs. Each change gets exactly one final step, and a cycle of claims
 /// one extra release step; the steps come in an order that is safe to run one by one, and
@@ -188,8 +188,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::{order, Step, StepKind};
+    use crate::model::{AgentId, Direction, PhoneId};
     use crate::plan::{Calling, Change, DesiredCalling};
-    use crate::state::{AgentId, Direction, PhoneId};
 
     /// An agent's settings in a test world: direction and numbers.
     type Settings = (Direction, BTreeSet<PhoneId>);

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::desired::{AgentRef, Code, DesiredConfig, Diagnostic, Invalid, NumberRef, Source};
-use crate::state::{AgentId, Direction, LiveState, PhoneId};
+use crate::model::{AgentId, Direction, LiveState, PhoneId};
 
 /// A declared agent, matched to a live agent, with its numbers as phone ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -263,7 +263,7 @@ pub enum TargetError {
 fn describe(live: &LiveState, id: &AgentId) -> String {
     live.agents
         .get(id)
-        .map(|a| crate::state::agent_label(&a.name, id))
+        .map(|a| crate::model::agent_label(&a.name, id))
         .unwrap_or_else(|| format!("id {id}"))
 }
 

@@ -13,7 +13,7 @@ use super::retry::{self, Gate, RetryPolicy};
 use super::tls::SetupError;
 use super::wire::{self, Envelope, EnvelopeProblem};
 use super::Token;
-use crate::state::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
+use crate::model::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
 
 /// The page size talkops asks for; servers may clamp it, and `meta` is obeyed.
 const PER_PAGE: u64 = 100;

@@ -3,7 +3,7 @@
 //!
 //! This is the only module that talks to the network.
 //!
-//! [`LiveState`]: crate::state::LiveState
+//! [`LiveState`]: crate::model::LiveState
 
 mod client;
 mod error;

@@ -5,8 +5,9 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::{connect, read_live, runtime};
+use crate::render::document;
 use crate::settings::Settings;
-use crate::{document, stdout};
+use crate::stdout;
 
 pub(super) fn run(settings: &Settings, out: Option<&Path>) -> anyhow::Result<u8> {
     let client = connect(settings)?;

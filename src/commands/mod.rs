@@ -24,14 +24,14 @@ use crate::api::{Client, ClientOptions, RetryPolicy};
 use crate::apply::ApplyReport;
 use crate::cli::{self, Command};
 use crate::desired::DesiredConfig;
-use crate::document::{self, PlanDocument};
 use crate::guards;
+use crate::model::LiveState;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::render;
+use crate::render::document::{self, PlanDocument};
 use crate::resolve;
 use crate::settings::{self, Output, OutputFormat, Settings};
-use crate::state::LiveState;
 use crate::stdout;
 
 pub(crate) use self::apply::{ApplyOptions, Approval, GuardFlags};
@@ -249,7 +249,7 @@ fn changes_for(
 async fn callback_agents(
     client: &Client,
     api_url: &str,
-) -> anyhow::Result<std::collections::BTreeSet<crate::state::AgentId>> {
+) -> anyhow::Result<std::collections::BTreeSet<crate::model::AgentId>> {
     client
         .callback_agents()
         .await

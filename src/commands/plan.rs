@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::{connect, make_plan, print_plan, runtime, GuardFlags};
 use crate::desired::DesiredConfig;
-use crate::document::{GuardFlagsDocument, PlanDocument};
+use crate::render::document::{GuardFlagsDocument, PlanDocument};
 use crate::settings::{Output, Settings};
 use crate::stdout;
 

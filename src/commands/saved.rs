@@ -10,9 +10,9 @@ use super::apply::{apply_plan, ApplyOptions, GuardFlags};
 use super::{changes_for, connect, judge_guards, read_live, runtime};
 use crate::api::Client;
 use crate::desired::DesiredConfig;
-use crate::document::{PlanDocument, FORMAT_VERSION};
 use crate::drift;
 use crate::plan::Plan;
+use crate::render::document::{PlanDocument, FORMAT_VERSION};
 use crate::settings::{Output, Settings};
 
 pub(super) fn run(

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{AgentRef, Code, DesiredAgent, Diagnostic, NumberRef};
-use crate::state::Direction;
+use crate::model::Direction;
 
 pub(super) fn check_across_entries(agents: &[DesiredAgent], diagnostics: &mut Vec<Diagnostic>) {
     let mut first_by_ref: BTreeMap<&AgentRef, &DesiredAgent> = BTreeMap::new();

@@ -12,7 +12,7 @@ mod parse;
 
 use std::fmt;
 
-use crate::state::{AgentId, Direction, PhoneId, E164};
+use crate::model::{AgentId, Direction, PhoneId, E164};
 
 pub use diagnostic::{Code, Diagnostic, Invalid, Place};
 pub use load::{read_sources, SourceFile};

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_yaml::Value;
 
 use super::{entry_label, nesting, AgentRef, Code, DesiredAgent, Diagnostic, NumberRef, Source};
-use crate::state::{AgentId, Direction, PhoneId, E164};
+use crate::model::{AgentId, Direction, PhoneId, E164};
 
 const ENTRY_KEYS: [&str; 4] = ["name", "id", "direction", "phone_numbers"];
 

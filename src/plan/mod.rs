@@ -1,17 +1,17 @@
 //! The plan: which agents change, from what to what, in which order, and what a reviewer
-//! must accept first. [`model`] holds every plan data type; [`build`] is the one pure
+//! must accept first. [`types`] holds every plan data type; [`build`] is the one pure
 //! builder, running diff → order → labels → guards. Nothing here performs I/O: the callback
 //! role holders, the one guard input that needs a request, are asked for by the caller
 //! (only when [`needs_callback_agents`] says so) and handed in.
 
-pub mod model;
+pub mod types;
 
 use std::collections::BTreeSet;
 
-pub use model::*;
+pub use types::*;
 
+use crate::model::{AgentId, Direction, LiveState};
 use crate::resolve::ResolvedAgent;
-use crate::state::{AgentId, Direction, LiveState};
 use crate::{diff, guards, order};
 
 /// The plan for `resolved` (the declared agents to plan, after any `--target` selection, out

@@ -9,9 +9,9 @@ use std::fmt::Write;
 
 use super::text::{render_order_lines, render_plan, Style};
 use crate::apply::{ApplyReport, Outcome};
+use crate::model::PhoneId;
 use crate::plan::Plan;
 use crate::printable::is_invisible;
-use crate::state::PhoneId;
 
 /// The most characters a Markdown plan may have.
 pub const MAX_CHARS: usize = 65_000;

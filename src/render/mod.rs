@@ -1,6 +1,7 @@
 //! Turning plans and apply reports into text for people. Rendering is pure: it returns
 //! strings, and the caller decides where they go.
 
+pub mod document;
 mod markdown;
 mod text;
 

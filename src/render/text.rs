@@ -7,10 +7,10 @@ use anstyle::AnsiColor;
 use similar::{ChangeTag, TextDiff};
 
 use crate::apply::{ApplyReport, Outcome};
+use crate::model::agent_label;
+use crate::model::{Direction, PhoneId};
 use crate::plan::StepKind;
 use crate::plan::{Change, Plan};
-use crate::state::agent_label;
-use crate::state::{Direction, PhoneId};
 
 /// Whether to emit ANSI colours; decided once, where the command starts (see
 /// `settings::style_for`).

@@ -10,10 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::{AgentId, Direction, PhoneId};
 use crate::plan::Warning;
 use crate::plan::{Calling, Change, DesiredCalling, Plan};
 use crate::plan::{Step, StepKind};
-use crate::state::{AgentId, Direction, PhoneId};
 
 /// Bumped on any change that an older talkops could not read correctly.
 pub const FORMAT_VERSION: u32 = 1;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{AgentId, Direction, PhoneId};
+use crate::model::{AgentId, Direction, PhoneId};
 
 /// An agent's calling settings: direction and the set of its phone numbers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
