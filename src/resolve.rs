@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::desired::{AgentRef, Code, DesiredConfig, Diagnostic, Invalid, NumberRef, Source};
-use crate::model::{AgentId, Direction, LiveState, PhoneId};
+use crate::model::{AgentId, Direction, LiveState, PhoneId, Routing};
 
 /// A declared agent, matched to a live agent, with its numbers as phone ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,12 +353,9 @@ fn inbound_conflicts(
     // The end state: declared agents as declared, every other agent as it is. An agent
     // whose direction talkops does not know may answer its numbers, so it counts as an
     // inbound owner here (failing closed).
+    let routing = Routing::new(live);
     let mut inbound_owners: BTreeMap<&PhoneId, Vec<&AgentId>> = BTreeMap::new();
-    let mut live_inbound: BTreeSet<(&PhoneId, &AgentId)> = BTreeSet::new();
     for agent in live.agents.values() {
-        if agent.may_answer() {
-            live_inbound.extend(agent.phone_ids.iter().map(|phone| (phone, &agent.id)));
-        }
         let may_answer = match declared.get(&agent.id) {
             Some(d) => d.direction == Direction::Inbound,
             None => agent.may_answer(),
@@ -387,7 +384,7 @@ fn inbound_conflicts(
         });
         let new = owners
             .iter()
-            .any(|id| !live_inbound.contains(&(phone, *id)));
+            .any(|id| !routing.answerers(phone).iter().any(|a| a.id == **id));
         if !asserted && !new {
             continue;
         }
