@@ -261,10 +261,15 @@ fn agent_outcome(plan: &Plan, mine: &[usize], state: &[State], abandoned: bool) 
     for &s in mine {
         match &state[s] {
             State::Failed(failure) => {
+                // Its release step landed: the agent is no longer as it was.
+                let applied = match (released, failure.applied) {
+                    (Some(_), Applied::No) => Applied::Differently,
+                    (_, applied) => applied,
+                };
                 return Outcome::Failed {
                     reason: partly(failure.reason.clone()),
-                    applied: failure.applied,
-                }
+                    applied,
+                };
             }
             State::Skipped(reason) => {
                 return Outcome::Skipped {
@@ -347,13 +352,17 @@ async fn run_step(
     };
     let mut problems = Vec::new();
     let mut notes = Vec::new();
-    match response.direction {
-        Some(direction) if direction != target.direction => problems.push(format!(
+    match (response.direction, &response.direction_text) {
+        (Some(direction), _) if direction != target.direction => problems.push(format!(
             "direction is {direction}, not {}",
             target.direction
         )),
-        Some(_) => {}
-        None => notes
+        (Some(_), _) => {}
+        (None, Some(text)) => problems.push(format!(
+            "direction {text:?} (neither inbound nor outbound), not {}",
+            target.direction
+        )),
+        (None, None) => notes
             .push("the response did not give the agent's direction, so it was not verified".into()),
     }
     match &response.phone_ids {

@@ -135,7 +135,7 @@ fn write_agent(
             )
         } else {
             format!(
-                "{} also answered by another inbound agent",
+                "{} also answered by another inbound agent (or one whose direction is unknown)",
                 shared.join(", ")
             )
         };

@@ -18,8 +18,8 @@ pub fn check(
     let mut warnings = Vec::new();
     warnings.extend(change_size(plan, thresholds));
     warnings.extend(off_the_air(plan, live));
-    warnings.extend(published_without_numbers(plan, live));
     warnings.extend(unknown_direction(plan, live));
+    warnings.extend(published_without_numbers(plan, live));
     if let Some(callback) = callback_agents {
         warnings.extend(callback_role(plan, live, callback));
     }

@@ -415,3 +415,85 @@ fn inbound_conflicts(
     }
     diagnostics
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::Source;
+    use crate::model::LiveAgent;
+
+    fn live(agents: &[(&str, &str, Direction, &[&str])]) -> LiveState {
+        let mut state = LiveState::default();
+        for (id, name, direction, phones) in agents {
+            state.agents.insert(
+                AgentId::new(*id),
+                LiveAgent {
+                    id: AgentId::new(*id),
+                    name: (*name).into(),
+                    direction: Some(*direction),
+                    direction_text: None,
+                    status: None,
+                    phone_ids: phones.iter().map(|p| PhoneId::new(*p)).collect(),
+                },
+            );
+        }
+        state
+    }
+
+    fn resolved(id: &str, direction: Direction, phones: &[&str]) -> ResolvedAgent {
+        ResolvedAgent {
+            source: Source {
+                file: "a.yaml".into(),
+                line: Some(2),
+            },
+            entry: AgentRef::Id(AgentId::new(id)),
+            id: AgentId::new(id),
+            direction,
+            phone_ids: Some(phones.iter().map(|p| PhoneId::new(*p)).collect()),
+        }
+    }
+
+    #[test]
+    fn targets_select_by_id_or_name_and_unknown_ones_are_named() {
+        let state = live(&[
+            ("a", "Alpha", Direction::Outbound, &[]),
+            ("b", "Beta", Direction::Outbound, &[]),
+        ]);
+        let all = vec![
+            resolved("a", Direction::Outbound, &[]),
+            resolved("b", Direction::Inbound, &[]),
+        ];
+        let ids = |list: Vec<ResolvedAgent>| -> Vec<String> {
+            list.into_iter().map(|a| a.id.to_string()).collect()
+        };
+        let pick = |targets: &[&str]| {
+            let targets: Vec<String> = targets.iter().map(|t| (*t).to_owned()).collect();
+            select_targets(all.clone(), &state, &targets)
+        };
+        assert_eq!(ids(pick(&[]).expect("all")), ["a", "b"]);
+        assert_eq!(ids(pick(&["Beta"]).expect("by name")), ["b"]);
+        assert_eq!(ids(pick(&["a"]).expect("by id")), ["a"]);
+        match pick(&["a", "Nobody", "zz"]) {
+            Err(TargetError::Unknown(unknown)) => assert_eq!(unknown, ["Nobody", "zz"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_target_claiming_what_an_untargeted_agent_keeps_is_refused() {
+        // a answers p1 today and is to release it to b; only b is targeted, so a keeps it.
+        let state = live(&[
+            ("a", "Alpha", Direction::Inbound, &["p1"]),
+            ("b", "Beta", Direction::Outbound, &[]),
+        ]);
+        let all = vec![
+            resolved("a", Direction::Inbound, &[]),
+            resolved("b", Direction::Inbound, &["p1"]),
+        ];
+        assert!(select_targets(all.clone(), &state, &[]).is_ok());
+        assert!(matches!(
+            select_targets(all, &state, &["b".to_owned()]),
+            Err(TargetError::EndState(_))
+        ));
+    }
+}

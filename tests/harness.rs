@@ -659,6 +659,8 @@ impl Scenario {
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR")
             .env_remove("CLICOLOR_FORCE")
+            // anstream colours a dumb terminal when `CI` is set (as CI sets it for .ci/run).
+            .env_remove("CI")
             .env("TERM", "xterm")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -880,6 +880,11 @@ fn a_refused_put_was_not_applied_and_one_applied_differently_says_so() {
             "differently",
         ),
         (503, r#"{"success": false, "message": "down"}"#, "maybe"),
+        (
+            200,
+            r#"{"success": true, "data": {"id": "a-4", "direction": "both", "phone_numbers": [{"id": "n-300"}, {"id": "n-400"}]}}"#,
+            "differently",
+        ),
     ] {
         let out = Test::new()
             .sim(move |c| {

@@ -42,6 +42,8 @@ pub struct Client {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutOutcome {
     pub direction: Option<Direction>,
+    /// The direction as the server spelled it when talkops does not know it (`"both"`).
+    pub direction_text: Option<String>,
     /// `None` when the response leaves out the numbers.
     pub phone_ids: Option<BTreeSet<PhoneId>>,
     pub status: Option<String>,
@@ -334,7 +336,7 @@ impl Client {
             current_status,
         }) = data
         {
-            return put_outcome(&call, &direction, &phone_numbers, current_status);
+            return Ok(put_outcome(&direction, &phone_numbers, current_status));
         }
         self.log(|| {
             format!("{call}: the answer does not show the agent's direction and numbers; reading it back")
@@ -350,7 +352,7 @@ impl Client {
             })?;
         match (&read.direction, &read.phone_numbers) {
             (Some(direction), Some(phone_numbers)) => {
-                put_outcome(&call, direction, phone_numbers, read.current_status)
+                Ok(put_outcome(direction, phone_numbers, read.current_status))
             }
             _ => Err(ApiError::Decode {
                 call,
@@ -647,27 +649,20 @@ impl<T> Pages<T> {
 }
 
 /// What a PUT's answer (or the read that verifies it) says the agent now is. A direction
-/// talkops does not know is not the one it asked for: an error, never "unverified".
+/// talkops does not know is kept as text: apply reports it as applied differently, never as
+/// "unverified".
 fn put_outcome(
-    call: &str,
     direction: &str,
     phone_numbers: &[wire::AgentPhoneNumber],
     status: Option<String>,
-) -> Result<PutOutcome, ApiError> {
-    let Some(parsed) = Direction::parse(direction) else {
-        return Err(ApiError::Decode {
-            call: call.to_owned(),
-            reason: format!(
-                "the server accepted the change but reports direction {:?}, which is neither inbound nor outbound",
-                clip(direction, 40)
-            ),
-        });
-    };
-    Ok(PutOutcome {
-        direction: Some(parsed),
+) -> PutOutcome {
+    let parsed = Direction::parse(direction);
+    PutOutcome {
+        direction: parsed,
+        direction_text: parsed.is_none().then(|| clip(direction, 40)),
         phone_ids: Some(phone_numbers.iter().map(|p| PhoneId::new(&p.id)).collect()),
         status,
-    })
+    }
 }
 
 /// Why a body could not be read.

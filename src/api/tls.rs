@@ -40,7 +40,14 @@ pub(crate) fn build_error(err: reqwest::Error) -> SetupError {
     // rustls-platform-verifier reports an empty root store as `General`, the only error it
     // makes of its own while the client is built.
     let Some(tls) = find_rustls_error(&err) else {
-        return SetupError::Http(err.to_string());
+        // The whole cause chain: reqwest's own message is only "builder error".
+        let mut chain = vec![err.to_string()];
+        let mut cause = std::error::Error::source(&err);
+        while let Some(current) = cause {
+            chain.push(current.to_string());
+            cause = current.source();
+        }
+        return SetupError::Http(chain.join(": "));
     };
     if !matches!(tls, rustls::Error::General(_)) {
         return SetupError::Tls(tls.to_string());

@@ -94,33 +94,44 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
                 parallelism: usize::from(parallelism),
                 thresholds: thresholds(&guards),
             };
-            let output = output_of(&output);
-            match plan {
-                Some(file) => {
-                    // The config, if given, is validated offline first, as for a fresh plan.
-                    let config = if paths.is_empty() {
-                        None
-                    } else {
-                        Some(crate::desired::load(&paths)?)
-                    };
-                    saved::run(
-                        &file,
-                        config.as_ref(),
-                        &api_settings(&api)?,
-                        &options,
-                        &output,
-                    )
-                }
-                None => {
-                    // The config first, so that its problems show even without a token.
-                    let config = crate::desired::load(&paths)?;
-                    apply::run(&config, &api_settings(&api)?, &target, &options, &output)
-                }
-            }
+            run_apply(
+                &api,
+                &output_of(&output),
+                &options,
+                plan.as_deref(),
+                &target,
+                &paths,
+            )
         }
         Command::Export { api, out } => export::run(&api_settings(&api)?, out.as_deref()),
         Command::Schema => schema::run(),
         Command::Demo => demo::run(),
+    }
+}
+
+/// `apply`: a saved plan (with the config it must match, if given), or a fresh one. The
+/// config is validated offline first, so that its problems show even without a token.
+fn run_apply(
+    api: &cli::ApiArgs,
+    output: &Output,
+    options: &ApplyOptions,
+    saved_plan: Option<&std::path::Path>,
+    targets: &[String],
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<u8> {
+    match saved_plan {
+        Some(file) => {
+            let config = if paths.is_empty() {
+                None
+            } else {
+                Some(crate::desired::load(paths)?)
+            };
+            saved::run(file, config.as_ref(), &api_settings(api)?, options, output)
+        }
+        None => {
+            let config = crate::desired::load(paths)?;
+            apply::run(&config, &api_settings(api)?, targets, options, output)
+        }
     }
 }
 

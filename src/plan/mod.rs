@@ -44,3 +44,59 @@ pub fn needs_callback_agents(resolved: &[ResolvedAgent], live: &LiveState) -> bo
                 .is_some_and(|a| a.direction != Some(Direction::Outbound))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::{AgentRef, Source};
+    use crate::model::{LiveAgent, PhoneId};
+
+    #[test]
+    fn build_diffs_orders_labels_and_judges() {
+        // a answers p1 and moves it to b: a release before a claim, and a, turning outbound,
+        // is a callback holder.
+        let mut live = LiveState::default();
+        for (id, direction, phones) in [
+            ("a", Direction::Inbound, vec!["p1"]),
+            ("b", Direction::Inbound, vec![]),
+        ] {
+            live.agents.insert(
+                AgentId::new(id),
+                LiveAgent {
+                    id: AgentId::new(id),
+                    name: id.to_uppercase(),
+                    direction: Some(direction),
+                    direction_text: None,
+                    status: None,
+                    phone_ids: phones.into_iter().map(PhoneId::new).collect(),
+                },
+            );
+        }
+        live.phone_numbers
+            .insert(PhoneId::new("p1"), Some("+14155550100".into()));
+        let want = |id: &str, direction, phones: &[&str]| ResolvedAgent {
+            source: Source {
+                file: "a.yaml".into(),
+                line: None,
+            },
+            entry: AgentRef::Id(AgentId::new(id)),
+            id: AgentId::new(id),
+            direction,
+            phone_ids: Some(phones.iter().map(|p| PhoneId::new(*p)).collect()),
+        };
+        let resolved = [
+            want("a", Direction::Outbound, &[]),
+            want("b", Direction::Inbound, &["p1"]),
+        ];
+        assert!(needs_callback_agents(&resolved, &live));
+        let callback: BTreeSet<AgentId> = [AgentId::new("a")].into();
+        let plan = build(&resolved, 3, &live, Some(&callback), Thresholds::default());
+        assert_eq!(plan.changes.len(), 2);
+        assert_eq!(plan.untargeted, 1);
+        assert_eq!(plan.steps.len(), 2);
+        assert!(plan.order_matters(), "the claim waits for the release");
+        assert_eq!(plan.label(&PhoneId::new("p1")), "+14155550100");
+        let kinds: Vec<GuardKind> = plan.warnings.iter().map(|w| w.kind).collect();
+        assert_eq!(kinds, [GuardKind::CallbackRole]);
+    }
+}
