@@ -86,12 +86,7 @@ pub fn drift(plan: &Plan, live: &LiveState) -> Vec<String> {
                 now.direction.map_or("(unknown)", |d| d.as_str())
             ));
         }
-        let label = |id: &model::PhoneId| {
-            plan.numbers
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| live.label(id))
-        };
+        let label = |id: &model::PhoneId| plan.label_with(live, id);
         let gained: Vec<String> = now
             .phone_ids
             .difference(&change.before.phone_ids)

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{agent_label, AgentId, Direction, LiveAgent, LiveState, PhoneId, Routing};
-use crate::plan::types::{GuardFlag, GuardKind, Plan, Thresholds, Warning};
+use crate::plan::types::{turns_outbound, GuardFlag, GuardKind, Plan, Thresholds, Warning};
 
 /// Every guard that this plan trips. `callback_agents` is `None` when it was not asked for
 /// (no inbound agent turns outbound, so the callback guard cannot trip).
@@ -102,7 +102,7 @@ fn off_the_air_warning(
             Some(_) => format!("inbound agent {}", agent_label(&agent.name, &agent.id)),
         })
         .collect();
-    let number = plan_label(plan, live, phone);
+    let number = plan.label_with(live, phone);
     let message = if unsure {
         format!(
             "number {number} may go off the air: {} may answer it today (talkops cannot tell) and no inbound agent will after this plan",
@@ -176,8 +176,7 @@ fn callback_role<'a>(
     plan.changes
         .iter()
         .filter(|change| {
-            change.before.direction != Some(Direction::Outbound)
-                && change.after.direction == Direction::Outbound
+            turns_outbound(change.before.direction, change.after.direction)
                 && callback.contains(&change.id)
         })
         .map(move |change| Warning {
@@ -193,16 +192,9 @@ fn callback_role<'a>(
 /// Whether any change turns an inbound agent (or one whose direction is unknown) outbound:
 /// only then is the callback role worth a request.
 pub fn needs_callback_agents(plan: &Plan) -> bool {
-    plan.changes.iter().any(|c| {
-        c.before.direction != Some(Direction::Outbound) && c.after.direction == Direction::Outbound
-    })
-}
-
-fn plan_label(plan: &Plan, live: &LiveState, phone: &PhoneId) -> String {
-    plan.labels
-        .get(phone)
-        .cloned()
-        .unwrap_or_else(|| live.label(phone))
+    plan.changes
+        .iter()
+        .any(|c| turns_outbound(c.before.direction, c.after.direction))
 }
 
 #[cfg(test)]

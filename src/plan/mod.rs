@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 pub use types::*;
 
-use crate::model::{AgentId, Direction, LiveState};
+use crate::model::{AgentId, LiveState};
 use crate::resolve::ResolvedAgent;
 use crate::{diff, guards, order};
 
@@ -37,11 +37,9 @@ pub fn build(
 /// outbound: only then are the callback role holders worth a request.
 pub fn needs_callback_agents(resolved: &[ResolvedAgent], live: &LiveState) -> bool {
     resolved.iter().any(|agent| {
-        agent.direction == Direction::Outbound
-            && live
-                .agents
-                .get(&agent.id)
-                .is_some_and(|a| a.direction != Some(Direction::Outbound))
+        live.agents
+            .get(&agent.id)
+            .is_some_and(|a| turns_outbound(a.direction, agent.direction))
     })
 }
 
@@ -49,7 +47,7 @@ pub fn needs_callback_agents(resolved: &[ResolvedAgent], live: &LiveState) -> bo
 mod tests {
     use super::*;
     use crate::desired::{AgentRef, Source};
-    use crate::model::{LiveAgent, PhoneId};
+    use crate::model::{Direction, LiveAgent, PhoneId};
 
     #[test]
     fn build_diffs_orders_labels_and_judges() {

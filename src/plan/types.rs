@@ -101,6 +101,15 @@ impl Plan {
             .any(|s| !s.claims.is_empty() && !s.after.is_empty())
     }
 
+    /// The label of a phone id, falling back to the live environment's for a number this
+    /// plan does not touch: the one way every message shows a number.
+    pub fn label_with(&self, live: &crate::model::LiveState, id: &PhoneId) -> String {
+        self.labels
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| live.label(id))
+    }
+
     /// The label of a phone id (its number when known).
     pub fn label<'a>(&'a self, id: &'a PhoneId) -> &'a str {
         self.labels.get(id).map_or(id.as_str(), String::as_str)
@@ -186,6 +195,12 @@ pub struct Warning {
     pub message: String,
     /// The flag that accepts it.
     pub needs: GuardFlag,
+}
+
+/// Whether an agent whose direction was `before` (`None`: not known) turns outbound: the one
+/// change the callback role cares about, since only inbound agents receive callbacks.
+pub fn turns_outbound(before: Option<Direction>, after: Direction) -> bool {
+    before != Some(Direction::Outbound) && after == Direction::Outbound
 }
 
 /// How each phone id of the changes is shown: its number; the id too where two ids share a
