@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{self, agent_label, LiveState, Routing};
+use crate::model::{self, agent_label, LiveState};
 use crate::plan::Plan;
 
 /// How the saved plan's changes differ from those the config makes now, one line per agent:
@@ -138,7 +138,7 @@ pub fn new_conflicts(plan: &Plan, live: &LiveState) -> Vec<String> {
             }
         }
     }
-    let routing = Routing::new(live);
+    let routing = live.routing();
     for change in &plan.changes {
         if change.after.direction != model::Direction::Inbound {
             continue;

@@ -68,7 +68,7 @@ impl<'a> Counts<'a> {
         Counts {
             names,
             numbers,
-            routing: Routing::new(live),
+            routing: live.routing(),
         }
     }
 

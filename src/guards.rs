@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{agent_label, AgentId, Direction, LiveAgent, LiveState, PhoneId, Routing};
+use crate::model::{agent_label, AgentId, Direction, LiveAgent, LiveState, PhoneId};
 use crate::plan::types::{turns_outbound, GuardFlag, GuardKind, Plan, Thresholds, Warning};
 
 /// Every guard that this plan trips. `callback_agents` is `None` when it was not asked for
@@ -61,7 +61,7 @@ fn off_the_air(plan: &Plan, live: &LiveState) -> Vec<Warning> {
         .iter()
         .map(|c| (&c.id, (c.after.direction, &c.after.phone_ids)))
         .collect();
-    let routing = Routing::new(live);
+    let routing = live.routing();
     let mut answered_after: BTreeSet<&PhoneId> = BTreeSet::new();
     for agent in live.agents.values() {
         match after.get(&agent.id) {
@@ -80,7 +80,7 @@ fn off_the_air(plan: &Plan, live: &LiveState) -> Vec<Warning> {
     routing
         .answered()
         .filter(|(phone, _)| !answered_after.contains(*phone))
-        .map(|(phone, owners)| off_the_air_warning(plan, live, phone, owners))
+        .map(|(phone, owners)| off_the_air_warning(plan, live, phone, &owners))
         .collect()
 }
 

@@ -135,6 +135,8 @@ pub struct LiveState {
     /// list and when read alone). Their `phone_ids` is empty, which here means *unknown*:
     /// such an agent cannot be planned, and one that may answer calls blocks every plan.
     pub unknown_numbers: BTreeSet<AgentId>,
+    /// The routing index, built on first use: a `LiveState` is not changed once it is read.
+    routing: std::sync::OnceLock<RoutingIndex>,
 }
 
 /// An agent as every message names it: `"Name" (id X)` (the name quoted and escaped, so that
@@ -145,45 +147,65 @@ pub fn agent_label(name: &str, id: &AgentId) -> String {
 
 /// Who each phone number routes to in the live environment: the agents that answer it (or
 /// may: inbound, or a direction talkops does not know) and those that call from it
-/// (outbound). Built once from a [`LiveState`]; the one place that says "who answers this
-/// number", for the guards, drift checks and export.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// (outbound). Built once per [`LiveState`], on first use ([`LiveState::routing`]); the one
+/// place that says "who answers this number", for resolution, the guards, the drift checks
+/// and export.
+#[derive(Clone, Copy, Debug)]
 pub struct Routing<'a> {
-    answerers: BTreeMap<&'a PhoneId, Vec<&'a LiveAgent>>,
-    callers: BTreeMap<&'a PhoneId, Vec<&'a LiveAgent>>,
+    live: &'a LiveState,
+    index: &'a RoutingIndex,
+}
+
+/// The index behind [`Routing`]: agent ids by number, in id order.
+#[derive(Clone, Debug, Default)]
+pub struct RoutingIndex {
+    answerers: BTreeMap<PhoneId, Vec<AgentId>>,
+    callers: BTreeMap<PhoneId, Vec<AgentId>>,
+}
+
+impl RoutingIndex {
+    fn new(live: &LiveState) -> RoutingIndex {
+        let mut index = RoutingIndex::default();
+        for agent in live.agents.values() {
+            let side = if agent.may_answer() {
+                &mut index.answerers
+            } else {
+                &mut index.callers
+            };
+            for phone in &agent.phone_ids {
+                side.entry(phone.clone())
+                    .or_default()
+                    .push(agent.id.clone());
+            }
+        }
+        index
+    }
 }
 
 impl<'a> Routing<'a> {
-    pub fn new(live: &'a LiveState) -> Routing<'a> {
-        let mut routing = Routing::default();
-        for agent in live.agents.values() {
-            let side = if agent.may_answer() {
-                &mut routing.answerers
-            } else {
-                &mut routing.callers
-            };
-            for phone in &agent.phone_ids {
-                side.entry(phone).or_default().push(agent);
-            }
-        }
-        routing
+    fn agents(&self, ids: Option<&'a Vec<AgentId>>) -> Vec<&'a LiveAgent> {
+        ids.into_iter()
+            .flatten()
+            .filter_map(|id| self.live.agents.get(id))
+            .collect()
     }
 
     /// The agents that answer `phone`, or may (by id order).
-    pub fn answerers(&self, phone: &PhoneId) -> &[&'a LiveAgent] {
-        self.answerers.get(phone).map_or(&[], Vec::as_slice)
+    pub fn answerers(&self, phone: &PhoneId) -> Vec<&'a LiveAgent> {
+        self.agents(self.index.answerers.get(phone))
     }
 
     /// The outbound agents that call from `phone` (by id order).
-    pub fn callers(&self, phone: &PhoneId) -> &[&'a LiveAgent] {
-        self.callers.get(phone).map_or(&[], Vec::as_slice)
+    pub fn callers(&self, phone: &PhoneId) -> Vec<&'a LiveAgent> {
+        self.agents(self.index.callers.get(phone))
     }
 
     /// Every number someone answers or may answer, with those agents.
-    pub fn answered(&self) -> impl Iterator<Item = (&'a PhoneId, &[&'a LiveAgent])> + '_ {
-        self.answerers
+    pub fn answered(self) -> impl Iterator<Item = (&'a PhoneId, Vec<&'a LiveAgent>)> + 'a {
+        self.index
+            .answerers
             .iter()
-            .map(|(phone, agents)| (*phone, agents.as_slice()))
+            .map(move |(phone, ids)| (phone, self.agents(Some(ids))))
     }
 }
 
@@ -206,6 +228,14 @@ impl LiveAgent {
 }
 
 impl LiveState {
+    /// Who answers and who calls each number (built once, on first use).
+    pub fn routing(&self) -> Routing<'_> {
+        Routing {
+            live: self,
+            index: self.routing.get_or_init(|| RoutingIndex::new(self)),
+        }
+    }
+
     /// How a phone id is shown to people: its number when known, else the id itself.
     pub fn label(&self, id: &PhoneId) -> String {
         self.phone_numbers
@@ -261,8 +291,8 @@ mod tests {
                 },
             );
         }
-        let routing = Routing::new(&live);
-        let ids = |agents: &[&LiveAgent]| -> Vec<String> {
+        let routing = live.routing();
+        let ids = |agents: Vec<&LiveAgent>| -> Vec<String> {
             agents.iter().map(|a| a.id.to_string()).collect()
         };
         assert_eq!(ids(routing.answerers(&PhoneId::new("1"))), ["a"]);

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::desired::{AgentRef, Code, DesiredConfig, Diagnostic, Invalid, NumberRef, Source};
-use crate::model::{AgentId, Direction, LiveState, PhoneId, Routing};
+use crate::model::{AgentId, Direction, LiveState, PhoneId};
 
 /// A declared agent, matched to a live agent, with its numbers as phone ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,7 +353,7 @@ fn inbound_conflicts(
     // The end state: declared agents as declared, every other agent as it is. An agent
     // whose direction talkops does not know may answer its numbers, so it counts as an
     // inbound owner here (failing closed).
-    let routing = Routing::new(live);
+    let routing = live.routing();
     let mut inbound_owners: BTreeMap<&PhoneId, Vec<&AgentId>> = BTreeMap::new();
     for agent in live.agents.values() {
         let may_answer = match declared.get(&agent.id) {
