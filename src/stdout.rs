@@ -48,22 +48,20 @@ pub fn println(text: &str) {
     print(&format!("{text}\n"));
 }
 
-/// The run's result, unless stdout failed: then an error (exit 1), whatever the run's code.
-pub fn finish(result: anyhow::Result<u8>) -> anyhow::Result<u8> {
+/// Why stdout could not be written, if a write failed: the run then fails (exit 1),
+/// whatever its own result.
+pub fn failure() -> Option<String> {
     if !BROKEN.load(Ordering::SeqCst) {
-        return result;
+        return None;
     }
     let reason = FIRST_ERROR
         .lock()
         .ok()
         .and_then(|first| first.clone())
         .unwrap_or_else(|| "unknown error".to_owned());
-    let message =
-        format!("cannot write to stdout ({reason}): its output was written to stderr instead");
-    match result {
-        Ok(_) => Err(anyhow::anyhow!(message)),
-        Err(err) => Err(err.context(message)),
-    }
+    Some(format!(
+        "cannot write to stdout ({reason}): its output was written to stderr instead"
+    ))
 }
 
 /// Writes `text` to stderr, ignoring a failure: `eprint!` would panic when stderr is gone

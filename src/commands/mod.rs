@@ -36,6 +36,31 @@ use crate::stdout;
 
 pub(crate) use self::apply::{ApplyOptions, Approval, GuardFlags};
 
+/// Runs talkops with these arguments (the first is the program name) and returns the exit
+/// code: 0 success, 1 error, 2 changes present under `plan --detailed-exitcode`. A failed
+/// write to stdout makes it an error (see [`crate::stdout`]).
+pub fn run<I, T>(args: I) -> anyhow::Result<u8>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    let arguments = match cli::Arguments::try_parse_from(args) {
+        Ok(arguments) => arguments,
+        Err(err) => {
+            // Usage errors exit 1, not clap's 2: under --detailed-exitcode, 2 means "changes".
+            let _ = err.print();
+            return Ok(if err.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let result = dispatch(arguments.command);
+    match (stdout::failure(), result) {
+        (None, result) => result,
+        (Some(message), Ok(_)) => Err(anyhow::anyhow!(message)),
+        (Some(message), Err(err)) => Err(err.context(message)),
+    }
+}
+
 /// Runs one parsed command line and returns its exit code.
 pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
