@@ -88,6 +88,8 @@ pub struct ApplyReport {
     /// PUT steps still in flight when a second interrupt abandoned them: they may or may
     /// not have reached the server.
     pub abandoned: usize,
+    /// How many numbers the plan routes differently (see [`Plan::routing_changes`]).
+    pub routing_changes: usize,
 }
 
 impl ApplyReport {
@@ -231,6 +233,7 @@ fn report(
         } else {
             0
         },
+        routing_changes: plan.routing_changes.len(),
     };
     for (change_index, change) in plan.changes.iter().enumerate() {
         let mine: Vec<usize> = (0..steps.len())

@@ -308,6 +308,7 @@ async fn judge_guards(
         None
     };
     plan.warnings = guards::check(plan, live, callback.as_ref(), thresholds);
+    plan.routing_changes = crate::plan::routing_changes(plan, live);
     Ok(())
 }
 

@@ -4,10 +4,12 @@
 //! role holders, the one guard input that needs a request, are asked for by the caller
 //! (only when [`needs_callback_agents`] says so) and handed in.
 
+mod routing;
 pub mod types;
 
 use std::collections::BTreeSet;
 
+pub use routing::routing_changes;
 pub use types::*;
 
 use crate::model::{AgentId, LiveState};
@@ -30,6 +32,7 @@ pub fn build(
     plan.steps = order::order(&plan.changes);
     plan.relabel();
     plan.warnings = guards::check(&plan, live, callback_agents, thresholds);
+    plan.routing_changes = routing_changes(&plan, live);
     plan
 }
 

@@ -81,6 +81,35 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Guards this plan trips (see [`crate::guards`]); filled in after the diff.
     pub warnings: Vec<Warning>,
+    /// The numbers whose callers reach someone else after the plan (see
+    /// [`crate::plan::routing_changes`]), sorted by label then phone id.
+    pub routing_changes: Vec<RoutingChange>,
+}
+
+/// An agent as a routing change shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutedAgent {
+    pub agent_id: AgentId,
+    pub agent_name: String,
+    /// How people are shown it: the quoted name, with the id where the name is not unique
+    /// in the environment. Not saved: it is worked out again from a fresh read.
+    #[serde(skip)]
+    pub shown: String,
+}
+
+/// One number whose inbound answerers or outbound callers change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingChange {
+    pub phone_id: PhoneId,
+    /// How the number is shown (its E.164 number where known). Not saved.
+    #[serde(skip)]
+    pub shown: String,
+    /// Who answers it (or may: an agent of unknown direction counts), before and after.
+    pub inbound_before: Vec<RoutedAgent>,
+    pub inbound_after: Vec<RoutedAgent>,
+    /// Who dials out from it, before and after.
+    pub outbound_before: Vec<RoutedAgent>,
+    pub outbound_after: Vec<RoutedAgent>,
 }
 
 impl Plan {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AgentId, Direction, PhoneId};
 use crate::plan::Warning;
-use crate::plan::{Calling, Change, DesiredCalling, Plan};
+use crate::plan::{Calling, Change, DesiredCalling, Plan, RoutedAgent};
 use crate::plan::{Step, StepKind};
 
 /// Bumped on any change that an older talkops could not read correctly.
@@ -39,6 +39,22 @@ pub struct PlanDocument {
     /// Optional, so that plans saved before it existed still read as format version 1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// Every number whose inbound answerers or outbound callers the plan changes, once,
+    /// sorted by number then phone id. Additive: absent from older plans, which still read.
+    #[serde(default)]
+    pub routing_changes: Vec<RoutingChangeDocument>,
+}
+
+/// One number whose routing the plan changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingChangeDocument {
+    pub phone_id: String,
+    /// E.164, or `null` when the API gives no number.
+    pub number: Option<String>,
+    pub inbound_before: Vec<RoutedAgent>,
+    pub inbound_after: Vec<RoutedAgent>,
+    pub outbound_before: Vec<RoutedAgent>,
+    pub outbound_after: Vec<RoutedAgent>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +183,18 @@ impl PlanDocument {
             warnings: plan.warnings.clone(),
             overrides,
             targets: Vec::new(),
+            routing_changes: plan
+                .routing_changes
+                .iter()
+                .map(|c| RoutingChangeDocument {
+                    phone_id: c.phone_id.to_string(),
+                    number: plan.numbers.get(&c.phone_id).cloned(),
+                    inbound_before: c.inbound_before.clone(),
+                    inbound_after: c.inbound_after.clone(),
+                    outbound_before: c.outbound_before.clone(),
+                    outbound_after: c.outbound_after.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -331,6 +359,9 @@ pub struct ReportSummary {
     /// have been applied).
     #[serde(default)]
     pub abandoned: usize,
+    /// How many numbers the plan routes differently.
+    #[serde(default)]
+    pub routing_changes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -361,6 +392,7 @@ impl ReportDocument {
                 puts: report.puts,
                 interrupted: report.interrupted,
                 abandoned: report.abandoned,
+                routing_changes: report.routing_changes,
             },
             results: report
                 .results

@@ -33,6 +33,7 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
         plan.unchanged,
         plan.unmanaged
     );
+    push_routing(&mut out, plan);
     push_warnings(&mut out, plan);
     if !plan.has_changes() {
         out.push_str("No changes: every declared agent already matches the config.\n");
@@ -47,6 +48,56 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
     }
     push_details(&mut out, plan, budget);
     out
+}
+
+/// The routing changes as a table, first after the summary: what reviewers read first. At
+/// most a third of the room; the rest is named in a note.
+fn push_routing(out: &mut String, plan: &Plan) {
+    if plan.routing_changes.is_empty() {
+        return;
+    }
+    out.push_str("**Routing changes** (who answers each number, who dials from it):\n\n");
+    out.push_str(
+        "| Number | Answered by (before → after) | Dials out (before → after) |\n|---|---|---|\n",
+    );
+    let side = |before: &[crate::plan::RoutedAgent], after: &[crate::plan::RoutedAgent]| {
+        if before == after {
+            return "(unchanged)".to_owned();
+        }
+        let names = |list: &[crate::plan::RoutedAgent]| {
+            if list.is_empty() {
+                "nobody".to_owned()
+            } else {
+                list.iter()
+                    .map(|a| escape(&clip(&a.shown, MAX_CELL)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        format!("{} → **{}**", names(before), names(after))
+    };
+    let mut shown = 0;
+    for change in &plan.routing_changes {
+        let row = format!(
+            "| {} | {} | {} |\n",
+            escape(&clip(&change.shown, MAX_CELL)),
+            side(&change.inbound_before, &change.inbound_after),
+            side(&change.outbound_before, &change.outbound_after),
+        );
+        if out.len() + row.len() > MAX_CHARS / 3 {
+            break;
+        }
+        out.push_str(&row);
+        shown += 1;
+    }
+    if shown < plan.routing_changes.len() {
+        let _ = writeln!(
+            out,
+            "\n*… and {} more numbers change routing; run `talkops plan` to see them all.*",
+            plan.routing_changes.len() - shown
+        );
+    }
+    out.push('\n');
 }
 
 /// The warnings in a `[!WARNING]` block. They come first and matter most, but they get at

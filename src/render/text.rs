@@ -64,6 +64,10 @@ pub fn render_plan(plan: &Plan, style: Style) -> String {
     } else {
         out.push_str("No changes: every declared agent already matches the config.\n\n");
     }
+    if !plan.routing_changes.is_empty() {
+        render_routing(&mut out, plan, style);
+        out.push('\n');
+    }
     for warning in &plan.warnings {
         let _ = writeln!(
             out,
@@ -123,6 +127,56 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, style: Style) {
             "      (phone_numbers not in the config: the current numbers are kept)"
         );
     }
+}
+
+/// One line per number whose callers reach someone else: who answers it and who dials from
+/// it, before → after, only for the side that changes.
+fn render_routing(out: &mut String, plan: &Plan, style: Style) {
+    let _ = writeln!(
+        out,
+        "Routing changes (who answers each number, who dials from it):"
+    );
+    let width = plan
+        .routing_changes
+        .iter()
+        .map(|c| c.shown.chars().count())
+        .max()
+        .unwrap_or(0);
+    for change in &plan.routing_changes {
+        let mut parts = Vec::new();
+        if change.inbound_before != change.inbound_after {
+            let after = if change.inbound_after.is_empty() {
+                style.red("nobody (off the air)")
+            } else {
+                style.green(&agents(&change.inbound_after))
+            };
+            parts.push(format!(
+                "answered by: {} → {after}",
+                agents(&change.inbound_before)
+            ));
+        }
+        if change.outbound_before != change.outbound_after {
+            parts.push(format!(
+                "dialed from by: {} → {}",
+                agents(&change.outbound_before),
+                agents(&change.outbound_after)
+            ));
+        }
+        let number = super::visible(&change.shown);
+        let pad = width.saturating_sub(change.shown.chars().count());
+        let _ = writeln!(out, "  {number}{}  {}", " ".repeat(pad), parts.join("   "));
+    }
+}
+
+/// Agents as a routing line shows them; `(none)` for none.
+fn agents(list: &[crate::plan::RoutedAgent]) -> String {
+    if list.is_empty() {
+        return "(none)".to_owned();
+    }
+    list.iter()
+        .map(|a| super::visible(&a.shown))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The steps that depend on each other, numbered: a number moving between inbound agents
@@ -275,6 +329,20 @@ pub fn render_report(report: &ApplyReport, style: Style) -> String {
             report.puts
         ))
     );
+    if report.routing_changes > 0 {
+        let n = report.routing_changes;
+        let numbers = if n == 1 {
+            "1 number".to_owned()
+        } else {
+            format!("{n} numbers")
+        };
+        let line = if report.succeeded() && !report.interrupted {
+            format!("Routing: {numbers} now reach someone else (see the routing changes above).")
+        } else {
+            format!("Routing: the plan changes the routing of {numbers}; not everything was applied, so run plan to see where each stands.")
+        };
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
