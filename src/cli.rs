@@ -101,6 +101,25 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Who answers and who dials from each phone number: live, or (with config PATHs) as
+    /// applying that config would leave it. Writes nothing.
+    Routes {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RoutesFormat::Text)]
+        format: RoutesFormat,
+        /// Colour in text output (auto: only on a terminal, and never with NO_COLOR set).
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+        /// Only this number (E.164 or phone-number id; repeatable).
+        #[arg(long, value_name = "NUMBER")]
+        number: Vec<String>,
+        /// Config files or directories: show the routing as applying them would leave it,
+        /// marking the rows that change.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Print the JSON Schema (draft-07) of the config format, for editors.
     Schema,
     /// Run plan, apply and plan again against a built-in local simulator: no account, no network.
@@ -148,6 +167,15 @@ pub struct OutputArgs {
     /// Colour in text output (auto: only on a terminal, and never with NO_COLOR set).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// The formats of `talkops routes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoutesFormat {
+    Text,
+    Markdown,
+    Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -29,6 +29,7 @@ pub mod printable;
 pub mod progress;
 pub mod render;
 pub mod resolve;
+pub mod routes;
 pub mod schema;
 pub mod settings;
 pub mod stdout;

@@ -18,6 +18,7 @@ mod ordering;
 mod plan;
 mod resilience;
 mod review;
+mod routes;
 mod security;
 mod terminal;
 mod tls;

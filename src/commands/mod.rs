@@ -12,6 +12,7 @@ mod apply;
 mod demo;
 mod export;
 mod plan;
+mod routes;
 mod saved;
 mod schema;
 mod validate;
@@ -129,6 +130,32 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
             )
         }
         Command::Export { api, out } => export::run(&api_settings(&api)?, out.as_deref()),
+        Command::Routes {
+            api,
+            format,
+            color,
+            number,
+            paths,
+        } => {
+            // The config first, so that its problems show even without a token.
+            let config = if paths.is_empty() {
+                None
+            } else {
+                Some(crate::desired::load(&paths)?)
+            };
+            let style = settings::style_for(match color {
+                cli::ColorChoice::Auto => None,
+                cli::ColorChoice::Always => Some(true),
+                cli::ColorChoice::Never => Some(false),
+            });
+            routes::run(
+                &api_settings(&api)?,
+                config.as_ref(),
+                format,
+                style,
+                &number,
+            )
+        }
         Command::Schema => schema::run(),
         Command::Demo => demo::run(),
     }

@@ -3,6 +3,7 @@
 
 pub mod document;
 mod markdown;
+pub mod routes;
 mod text;
 
 pub use markdown::{render_plan_markdown, render_report_markdown};

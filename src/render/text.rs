@@ -35,7 +35,7 @@ impl Style {
     fn green(self, text: &str) -> String {
         self.paint(AnsiColor::Green.on_default(), text)
     }
-    fn yellow(self, text: &str) -> String {
+    pub(super) fn yellow(self, text: &str) -> String {
         self.paint(AnsiColor::Yellow.on_default(), text)
     }
     fn bold(self, text: &str) -> String {
