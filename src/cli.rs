@@ -122,6 +122,14 @@ pub enum Command {
     },
     /// Print the JSON Schema (draft-07) of the config format, for editors.
     Schema,
+    /// Print a shell completion script (e.g. `talkops completions bash > /etc/bash_completion.d/talkops`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `talkops man > /usr/local/share/man/man1/talkops.1`.
+    Man,
     /// Run plan, apply and plan again against a built-in local simulator: no account, no network.
     Demo,
 }

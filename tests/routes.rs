@@ -158,3 +158,39 @@ fn csv_has_a_header_and_one_row_a_number() {
         out.stdout
     );
 }
+
+#[test]
+fn completions_for_every_shell_name_every_subcommand() {
+    let subcommands = [
+        "validate",
+        "plan",
+        "apply",
+        "export",
+        "routes",
+        "schema",
+        "demo",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = Test::new().args(&["completions", shell]).run();
+        for subcommand in subcommands {
+            assert!(
+                out.stdout.contains(subcommand),
+                "{shell} lacks {subcommand}"
+            );
+        }
+    }
+    let out = Test::new().args(&["man"]).run();
+    assert!(
+        out.stdout.starts_with(".ie") || out.stdout.contains(".TH talkops"),
+        "{}",
+        &out.stdout[..200.min(out.stdout.len())]
+    );
+    for subcommand in subcommands {
+        assert!(
+            out.stdout.contains(subcommand),
+            "the man page lacks {subcommand}"
+        );
+    }
+}

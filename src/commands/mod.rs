@@ -157,6 +157,27 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
             )
         }
         Command::Schema => schema::run(),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut cli::Arguments::command(),
+                "talkops",
+                &mut script,
+            );
+            stdout::print(&String::from_utf8_lossy(&script));
+            Ok(0)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cli::Arguments::command())
+                .render(&mut page)
+                .context("cannot render the man page")?;
+            stdout::print(&String::from_utf8_lossy(&page));
+            Ok(0)
+        }
         Command::Demo => demo::run(),
     }
 }
