@@ -194,3 +194,46 @@ fn completions_for_every_shell_name_every_subcommand() {
         );
     }
 }
+
+#[test]
+fn a_callback_pair_turning_round_beside_an_unmanaged_caller_in_every_format() {
+    // Twin (a-6, outbound, not managed) also dials from +14155550200.
+    let mut seed = crate::harness::standard_seed();
+    if let Some(twin) = seed.agents.iter_mut().find(|a| a.id == "a-6") {
+        twin.phone_number_ids = vec!["n-200".into()];
+    }
+    let config = "agents:\n  - name: Sales\n    direction: inbound\n    phone_numbers: [\"+14155550200\"]\n  - name: Callback\n    direction: outbound\n    phone_numbers: [\"+14155550200\"]\n";
+    let scenario = Test::new().seed(seed).file("agents.yaml", config).start();
+    let text = scenario.run(&["plan", "--color", "never", "--force", "agents.yaml"]);
+    // Twin's name is shared (a-6 and a-7), so it is shown with its id.
+    assert!(
+        text.stdout.contains("+14155550200  answered by: \"Callback\" → \"Sales\"   dialed from by: \"Sales\", \"Twin\" (id a-6) → \"Callback\", \"Twin\" (id a-6)"),
+        "{}",
+        text.stdout
+    );
+    let markdown = scenario.run(&["plan", "--format", "markdown", "agents.yaml"]);
+    assert!(
+        markdown.stdout.contains("| +14155550200 | \"Callback\" → **\"Sales\"** | \"Sales\", \"Twin\" (id a-6) → **\"Callback\", \"Twin\" (id a-6)** |"),
+        "{}",
+        markdown.stdout
+    );
+    let json = scenario.run(&["plan", "--format", "json", "agents.yaml"]);
+    let document: Value = serde_json::from_str(&json.stdout).expect("a JSON plan");
+    let changes = document["routing_changes"]
+        .as_array()
+        .expect("routing_changes");
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    let ids = |key: &str| -> Vec<&str> {
+        changes[0][key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["agent_id"].as_str())
+            .collect()
+    };
+    assert_eq!(changes[0]["number"], "+14155550200");
+    assert_eq!(ids("inbound_before"), ["a-3"]);
+    assert_eq!(ids("inbound_after"), ["a-2"]);
+    assert_eq!(ids("outbound_before"), ["a-2", "a-6"]);
+    assert_eq!(ids("outbound_after"), ["a-3", "a-6"]);
+}
