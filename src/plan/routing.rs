@@ -14,6 +14,17 @@ pub fn routing_changes(plan: &Plan, live: &LiveState) -> Vec<RoutingChange> {
         .iter()
         .map(|c| (&c.id, (c.after.direction, &c.after.phone_ids)))
         .collect();
+    // Who holds each number after the plan, among the changing agents: indexed, so that each
+    // number looks only at its own holders (linear in the plan, not quadratic).
+    let mut holders_after: BTreeMap<&PhoneId, Vec<(&AgentId, Direction)>> = BTreeMap::new();
+    for (id, (direction, phones)) in &changed {
+        for phone in *phones {
+            holders_after
+                .entry(phone)
+                .or_default()
+                .push((*id, *direction));
+        }
+    }
     // Only the numbers a changing agent holds before or after can change routing.
     let mut phones: BTreeSet<&PhoneId> = BTreeSet::new();
     for change in &plan.changes {
@@ -58,8 +69,8 @@ pub fn routing_changes(plan: &Plan, live: &LiveState) -> Vec<RoutingChange> {
                 .copied()
                 .filter(|id| !changed.contains_key(id))
                 .collect();
-            for (id, (direction, phones)) in &changed {
-                if phones.contains(phone) && (*direction == Direction::Inbound) == inbound {
+            for (id, direction) in holders_after.get(phone).into_iter().flatten() {
+                if (*direction == Direction::Inbound) == inbound {
                     ids.insert(*id);
                 }
             }
