@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::{agent_label, AgentId, LiveState, PhoneId};
-use crate::plan::{Plan, RoutedAgent};
+use crate::model::{LiveState, PhoneId};
+use crate::plan::{routed_agents, Plan, RoutedAgent};
 
 /// One number's routing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -47,27 +47,7 @@ impl Row {
 /// Sorted by number then phone id, idle numbers last.
 pub fn table(live: &LiveState, plan: Option<&Plan>) -> Vec<Row> {
     let routing = live.routing();
-    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    for agent in live.agents.values() {
-        *names.entry(agent.name.as_str()).or_default() += 1;
-    }
-    let routed = |id: &AgentId| {
-        let name = live
-            .agents
-            .get(id)
-            .map(|a| a.name.clone())
-            .unwrap_or_default();
-        let shown = if names.get(name.as_str()) == Some(&1) {
-            format!("{name:?}")
-        } else {
-            agent_label(&name, id)
-        };
-        RoutedAgent {
-            agent_id: id.clone(),
-            agent_name: name,
-            shown,
-        }
-    };
+    let routed = routed_agents(live);
     let after: BTreeMap<&PhoneId, &crate::plan::RoutingChange> = plan
         .map(|p| p.routing_changes.iter().map(|c| (&c.phone_id, c)).collect())
         .unwrap_or_default();

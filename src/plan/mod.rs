@@ -9,7 +9,7 @@ pub mod types;
 
 use std::collections::BTreeSet;
 
-pub use routing::routing_changes;
+pub use routing::{routed_agents, routing_changes};
 pub use types::*;
 
 use crate::model::{AgentId, LiveState};

@@ -7,6 +7,32 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::types::{Plan, RoutedAgent, RoutingChange};
 use crate::model::{agent_label, AgentId, Direction, LiveState, PhoneId};
 
+/// How routing views show an agent by id: its quoted name, with the id where the name is not
+/// unique in the environment (shared by the plan's routing changes and `talkops routes`).
+pub fn routed_agents(live: &LiveState) -> impl Fn(&AgentId) -> RoutedAgent + '_ {
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for agent in live.agents.values() {
+        *names.entry(agent.name.as_str()).or_default() += 1;
+    }
+    move |id: &AgentId| {
+        let name = live
+            .agents
+            .get(id)
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        let shown = if names.get(name.as_str()) == Some(&1) {
+            format!("{name:?}")
+        } else {
+            agent_label(&name, id)
+        };
+        RoutedAgent {
+            agent_id: id.clone(),
+            agent_name: name,
+            shown,
+        }
+    }
+}
+
 /// The routing changes of `plan` against `live`, sorted by number, then phone id.
 pub fn routing_changes(plan: &Plan, live: &LiveState) -> Vec<RoutingChange> {
     let changed: BTreeMap<&AgentId, (Direction, &BTreeSet<PhoneId>)> = plan
@@ -32,27 +58,7 @@ pub fn routing_changes(plan: &Plan, live: &LiveState) -> Vec<RoutingChange> {
         phones.extend(&change.after.phone_ids);
     }
     let routing = live.routing();
-    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    for agent in live.agents.values() {
-        *names.entry(agent.name.as_str()).or_default() += 1;
-    }
-    let routed = |id: &AgentId| {
-        let name = live
-            .agents
-            .get(id)
-            .map(|a| a.name.clone())
-            .unwrap_or_default();
-        let shown = if names.get(name.as_str()) == Some(&1) {
-            format!("{name:?}")
-        } else {
-            agent_label(&name, id)
-        };
-        RoutedAgent {
-            agent_id: id.clone(),
-            agent_name: name,
-            shown,
-        }
-    };
+    let routed = routed_agents(live);
     let mut out = Vec::new();
     for phone in phones {
         let inbound_before: Vec<&AgentId> =
