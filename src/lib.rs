@@ -27,6 +27,7 @@ pub mod order;
 pub mod plan;
 pub mod printable;
 pub mod progress;
+pub mod project;
 pub mod render;
 pub mod resolve;
 pub mod routes;

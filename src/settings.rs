@@ -20,16 +20,30 @@ pub struct Settings {
 impl Settings {
     /// Reads the token from `TALKOVER_TOKEN` and checks the URL.
     pub fn resolve(api_url: &str, client: ClientOptions) -> Result<Settings, SettingsError> {
-        let token = match std::env::var(TOKEN_VAR) {
+        Settings::from_variable(TOKEN_VAR, api_url, client)
+    }
+
+    /// Reads the token from the variable `var` (a project environment's `token_env`) and
+    /// checks the URL.
+    pub fn from_variable(
+        var: &str,
+        api_url: &str,
+        client: ClientOptions,
+    ) -> Result<Settings, SettingsError> {
+        let token = match std::env::var(var) {
             Ok(token) if !token.trim().is_empty() => Token::new(token.trim()),
-            Ok(_) => return Err(SettingsError::TokenEmpty),
-            Err(std::env::VarError::NotPresent) => return Err(SettingsError::TokenNotSet),
-            Err(std::env::VarError::NotUnicode(_)) => return Err(SettingsError::TokenNotUnicode),
+            Ok(_) => return Err(SettingsError::TokenEmpty(var.to_owned())),
+            Err(std::env::VarError::NotPresent) => {
+                return Err(SettingsError::TokenNotSet(var.to_owned()))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(SettingsError::TokenNotUnicode(var.to_owned()))
+            }
         };
         // The URL is echoed in messages (errors, saved plans); should the token have been put
         // there by mistake (the two variables swapped), it must not be echoed with it.
         if api_url.contains(token.expose()) {
-            return Err(SettingsError::TokenInUrl);
+            return Err(SettingsError::TokenInUrl(var.to_owned()));
         }
         let api_url = check_api_url(api_url)?;
         Ok(Settings {
@@ -40,20 +54,23 @@ impl Settings {
     }
 }
 
+/// Whether the variable `var` holds a token (set, and not blank). Never returns the value.
+pub fn token_is_set(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|value| !value.to_string_lossy().trim().is_empty())
+}
+
 /// What is wrong with the token or the API URL. No message shows the token, or any part of
-/// the URL that may hold a secret.
+/// the URL that may hold a secret. The token variants name the variable read.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
-    #[error(
-        "{TOKEN_VAR} is not set: set it to the API token of the Talkover environment to manage"
-    )]
-    TokenNotSet,
-    #[error("{TOKEN_VAR} is empty: set it to the API token of the Talkover environment to manage")]
-    TokenEmpty,
-    #[error("{TOKEN_VAR} is not valid UTF-8")]
-    TokenNotUnicode,
-    #[error("{URL_WHAT} contains the token (not shown): give the base URL there and the token in {TOKEN_VAR} only")]
-    TokenInUrl,
+    #[error("{0} is not set: set it to the API token of the Talkover environment to manage")]
+    TokenNotSet(String),
+    #[error("{0} is empty: set it to the API token of the Talkover environment to manage")]
+    TokenEmpty(String),
+    #[error("{0} is not valid UTF-8")]
+    TokenNotUnicode(String),
+    #[error("{URL_WHAT} contains the token (not shown): give the base URL there and the token in {0} only")]
+    TokenInUrl(String),
     /// The text is not shown: an unparsable URL cannot be told apart from its secrets.
     #[error("{URL_WHAT} is not a valid URL ({0}); it is not shown here, as it may hold a secret")]
     InvalidUrl(String),

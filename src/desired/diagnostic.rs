@@ -94,6 +94,14 @@ codes! {
     AmbiguousNumber = "ambiguous-number",
     /// The API did not give an agent's phone numbers, so no safe plan can be made.
     NumbersUnknown = "numbers-unknown",
+
+    // The project file (`talkops.yaml`).
+    /// A project setting with a value talkops cannot use: an environment name, a token
+    /// variable name, an API URL, a threshold out of range.
+    InvalidValue = "invalid-value",
+    /// Two environments of the project file are one Talkover environment (the same API URL
+    /// and token).
+    SameEnvironment = "same-environment",
 }
 
 impl fmt::Display for Code {

@@ -170,6 +170,15 @@ fn collect(
     if !is_yaml(path) {
         return;
     }
+    // The project file sits beside the agents directories, often inside one of them: a
+    // directory walk never takes it for an agents file.
+    if path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| crate::project::PROJECT_FILE_NAMES.contains(&name))
+    {
+        return;
+    }
     if metadata.is_file() {
         found.push(Input::Path(path.to_path_buf()));
     } else {

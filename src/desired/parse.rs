@@ -46,7 +46,7 @@ pub(super) fn parse_file(
 
 /// The file's YAML document, merge keys applied; the nesting is checked first, before the
 /// parser, whose time grows with the square of the nesting depth.
-fn read_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
+pub(crate) fn read_document(file: &str, text: &str) -> Result<Value, Diagnostic> {
     if let Err(at) = nesting::check_flow_depth(text) {
         return Err(Diagnostic::at(
             Code::TooDeep,
@@ -383,14 +383,14 @@ fn unknown_key(key: &Value) -> String {
     )
 }
 
-fn show_key(key: &Value) -> String {
+pub(crate) fn show_key(key: &Value) -> String {
     match key {
         Value::String(text) => format!("`{text}`"),
         other => kind(other).to_owned(),
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "nothing",
         Value::Bool(_) => "a boolean",
