@@ -16,6 +16,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Arguments {
     #[command(subcommand)]
     pub command: Command,
+    /// The project file listing the environments (default: talkops.yaml in the current
+    /// directory, when it exists). Used only when no config PATH is given.
+    #[arg(long, global = true, env = "TALKOPS_PROJECT", value_name = "FILE")]
+    pub project: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -26,8 +30,12 @@ pub enum Command {
         /// stdout, an empty list when valid). The exit code is 1 when there are problems.
         #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
         format: ValidateFormat,
-        /// Config files or directories (read recursively: *.yaml, *.yml).
-        #[arg(required = true, value_name = "PATH")]
+        /// Only this environment of the project file (repeatable; default: all of them).
+        #[arg(long = "env", value_name = "NAME")]
+        envs: Vec<String>,
+        /// Config files or directories (read recursively: *.yaml, *.yml). Without any: every
+        /// environment of the project file (talkops.yaml).
+        #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
     /// Show what apply would change. Writes nothing (but the --out file).
@@ -53,8 +61,12 @@ pub enum Command {
         /// Only these agents (name or id; repeatable). The whole config is still validated.
         #[arg(long, value_name = "NAME_OR_ID")]
         target: Vec<String>,
-        /// Config files or directories (read recursively: *.yaml, *.yml).
-        #[arg(required = true, value_name = "PATH")]
+        /// Only this environment of the project file (repeatable; default: all of them).
+        #[arg(long = "env", value_name = "NAME")]
+        envs: Vec<String>,
+        /// Config files or directories (read recursively: *.yaml, *.yml). Without any: every
+        /// environment of the project file (talkops.yaml).
+        #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
     /// Compute the plan, show it, and after confirmation make the changes; or perform a
@@ -88,9 +100,13 @@ pub enum Command {
         /// Only these agents (name or id; repeatable). The whole config is still validated.
         #[arg(long, value_name = "NAME_OR_ID")]
         target: Vec<String>,
+        /// Only this environment of the project file (repeatable; default: all of them).
+        #[arg(long = "env", value_name = "NAME")]
+        envs: Vec<String>,
         /// Config files or directories (read recursively: *.yaml, *.yml). With --plan: the
-        /// config the saved plan must match.
-        #[arg(required_unless_present = "plan", value_name = "PATH")]
+        /// config the saved plan must match. Without any: every environment of the project
+        /// file (talkops.yaml).
+        #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
     /// Write the environment's current calling settings as a talkops config.
@@ -100,6 +116,9 @@ pub enum Command {
         /// Write to FILE instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// With a project file: the environment to export (needed when it lists several).
+        #[arg(long = "env", value_name = "NAME")]
+        envs: Vec<String>,
     },
     /// Who answers and who dials from each phone number: live, or (with config PATHs) as
     /// applying that config would leave it. Writes nothing.
@@ -115,13 +134,28 @@ pub enum Command {
         /// Only this number (E.164 or phone-number id; repeatable).
         #[arg(long, value_name = "NUMBER")]
         number: Vec<String>,
+        /// With a project file and no PATH: only this environment (repeatable; default: all).
+        #[arg(long = "env", value_name = "NAME")]
+        envs: Vec<String>,
         /// Config files or directories: show the routing as applying them would leave it,
         /// marking the rows that change.
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Print the JSON Schema (draft-07) of the config format, for editors.
-    Schema,
+    /// List the project file's environments: name, paths, token variable, URL, and whether
+    /// the token variable is set (never its value). For scripts and CI matrices.
+    Environments {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+        format: ValidateFormat,
+    },
+    /// Print the JSON Schema (draft-07) of the config format, or of the project file, for
+    /// editors.
+    Schema {
+        /// Which file's schema.
+        #[arg(value_enum, default_value_t = SchemaKind::Agents)]
+        kind: SchemaKind,
+    },
     /// Print a shell completion script (e.g. `talkops completions bash > /etc/bash_completion.d/talkops`).
     Completions {
         /// The shell.
@@ -138,14 +172,10 @@ pub enum Command {
 /// from a flag, so that it does not end up in shell history or process listings.
 #[derive(Debug, Args)]
 pub struct ApiArgs {
-    /// Base URL of the Talkover API.
-    #[arg(
-        long,
-        env = "TALKOVER_API_URL",
-        default_value = "https://app.talkover.ai",
-        value_name = "URL"
-    )]
-    pub api_url: String,
+    /// Base URL of the Talkover API [default: $TALKOVER_API_URL, else https://app.talkover.ai].
+    /// With a project file, each environment's api_url is used instead.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
     /// Seconds to wait for a connection to the API.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     pub connect_timeout: Duration,
@@ -193,7 +223,16 @@ pub enum Format {
     Json,
 }
 
-/// `validate`'s formats: a list of problems has no Markdown form worth having, so clap
+/// Which schema `talkops schema` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// The agents files (`agents:` lists).
+    Agents,
+    /// The project file (`talkops.yaml`).
+    Project,
+}
+
+/// `validate`'s (and `environments`') formats: a list of problems has no Markdown form worth having, so clap
 /// refuses `markdown` here rather than printing text under that name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ValidateFormat {
@@ -212,11 +251,13 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 pub struct GuardArgs {
     /// A plan changing more than this percentage of the managed agents needs --force...
-    #[arg(long, value_name = "PERCENT", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=100))]
-    pub max_change_percent: u32,
-    /// ...when at least this many agents are managed.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub change_guard_min_agents: usize,
+    /// [default: the environment's max_change_percent, else 30]
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_change_percent: Option<u32>,
+    /// ...when at least this many agents are managed. [default: the environment's
+    /// change_guard_min_agents, else 10]
+    #[arg(long, value_name = "N")]
+    pub change_guard_min_agents: Option<usize>,
 }
 
 /// Parses a number of seconds, fractions allowed ("30", "0.5").

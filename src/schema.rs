@@ -4,3 +4,6 @@
 
 /// The schema text.
 pub const SCHEMA: &str = include_str!("../schema/talkops.schema.json");
+
+/// The project file's schema (`talkops schema project`), kept beside it in `schema/`.
+pub const PROJECT_SCHEMA: &str = include_str!("../schema/talkops-project.schema.json");

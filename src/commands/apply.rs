@@ -88,13 +88,7 @@ pub(super) async fn apply_plan(
     options: &ApplyOptions,
     output: &Output,
 ) -> anyhow::Result<u8> {
-    // The plan goes where the report goes when that is text; with a machine format on
-    // stdout, people still see the plan, on stderr.
-    if output.format == OutputFormat::Text {
-        stdout::print(&render::render_plan(plan, output.style));
-    } else {
-        stdout::eprint(&render::render_plan(plan, Style { color: false }));
-    }
+    show_plan(|style| render::render_plan(plan, style), output);
     if !plan.has_changes() {
         if output.format == OutputFormat::Text {
             stdout::println("Nothing to apply.");
@@ -116,11 +110,21 @@ pub(super) async fn apply_plan(
     execute(client, plan, options, output).await
 }
 
+/// Shows a plan before it is applied: where the report goes when that is text; with a
+/// machine format on stdout, people still see the plan, on stderr (without colour).
+pub(super) fn show_plan(render: impl Fn(Style) -> String, output: &Output) {
+    if output.format == OutputFormat::Text {
+        stdout::print(&render(output.style));
+    } else {
+        stdout::eprint(&render(Style { color: false }));
+    }
+}
+
 /// After the confirmation prompt: refuses, writing nothing, if an agent the plan changes
 /// drifted or another agent started answering a number the plan claims while the prompt
 /// was open (as `apply --plan` does for a saved plan), and judges the guards again on the
 /// fresh read. Returns the plan to perform, its warnings those of the fresh read.
-async fn recheck(
+pub(super) async fn recheck(
     client: &Client,
     api_url: &str,
     plan: &Plan,
@@ -156,7 +160,7 @@ async fn recheck(
 }
 
 /// Refuses, naming the flags, when a warning has not been accepted.
-fn check_overrides(plan: &Plan, overrides: GuardFlags) -> anyhow::Result<()> {
+pub(super) fn check_overrides(plan: &Plan, overrides: GuardFlags) -> anyhow::Result<()> {
     let missing: BTreeSet<&str> = plan
         .warnings
         .iter()
@@ -207,7 +211,7 @@ async fn execute(
 /// receiver lives). Each handler is registered before this returns, so no signal is missed
 /// between here and the first PUT; once registered, tokio keeps it for the process's life,
 /// so a signal after apply no longer kills the process while the report is printed.
-fn interrupt_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
+pub(super) fn interrupt_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     #[cfg(unix)]
     {
@@ -240,15 +244,16 @@ fn interrupt_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()
     Ok(receiver)
 }
 
-/// Asks on the terminal; without one, refuses rather than assume consent.
-fn confirm(api_url: &str) -> anyhow::Result<bool> {
+/// Asks on the terminal whether to apply the changes to `whom` (a URL, or the project's
+/// environments); without a terminal, refuses rather than assume consent.
+pub(super) fn confirm(whom: &str) -> anyhow::Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         bail!("refusing to apply without confirmation: stdin is not a terminal, so talkops cannot ask; review the plan and pass --auto-approve to apply non-interactively. Nothing was changed");
     }
     // The question goes to stderr, so that it is seen even when stdout is redirected.
     stdout::eprint(&format!(
-        "\nApply these changes to {api_url}? Only 'yes' will be accepted: "
+        "\nApply these changes to {whom}? Only 'yes' will be accepted: "
     ));
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;

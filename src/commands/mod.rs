@@ -12,6 +12,7 @@ mod apply;
 mod demo;
 mod export;
 mod plan;
+mod project;
 mod routes;
 mod saved;
 mod schema;
@@ -19,7 +20,7 @@ mod validate;
 
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 
 use crate::api::{Client, ClientOptions, RetryPolicy};
 use crate::apply::ApplyReport;
@@ -54,7 +55,7 @@ where
             return Ok(if err.use_stderr() { 1 } else { 0 });
         }
     };
-    let result = dispatch(arguments.command);
+    let result = dispatch(arguments);
     match (stdout::failure(), result) {
         (None, result) => result,
         (Some(message), Ok(_)) => Err(anyhow::anyhow!(message)),
@@ -63,15 +64,41 @@ where
 }
 
 /// Runs one parsed command line and returns its exit code.
-pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
-    match command {
-        Command::Validate { format, paths } => validate::run(
-            &paths,
-            match format {
+pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
+    let project = arguments.project;
+    match arguments.command {
+        Command::Validate {
+            format,
+            envs,
+            paths,
+        } => {
+            let report = match format {
                 cli::ValidateFormat::Text => validate::Report::Text,
                 cli::ValidateFormat::Json => validate::Report::Json,
-            },
-        ),
+            };
+            // A project file with problems is reported as validation problems (in JSON too),
+            // not as an error before validation.
+            if paths.is_empty() {
+                if let Some(file) = crate::project::find(project.as_deref()) {
+                    return match crate::project::load(&file) {
+                        Ok(project) => {
+                            let selected = select(&project, &envs)?;
+                            project::validate(&selected, report)
+                        }
+                        Err(invalid) => {
+                            validate::report_environments(&[(None, Err(invalid))], report)
+                        }
+                    };
+                }
+            }
+            match mode(project.as_deref(), paths, &envs)? {
+                Mode::Single(paths) => validate::run(&paths, report),
+                Mode::Project(project) => {
+                    let selected = select(&project, &envs)?;
+                    project::validate(&selected, report)
+                }
+            }
+        }
         Command::Plan {
             api,
             guards,
@@ -81,20 +108,46 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
             force,
             allow_unrouted,
             target,
+            envs,
             paths,
-        } => plan::run(plan::Request {
-            config: crate::desired::load(&paths)?,
-            settings: api_settings(&api)?,
-            output: output_of(&output),
-            thresholds: thresholds(&guards),
-            detailed_exitcode,
-            out,
-            overrides: GuardFlags {
+        } => {
+            let overrides = GuardFlags {
                 force,
                 allow_unrouted,
-            },
-            targets: target,
-        }),
+            };
+            match mode(project.as_deref(), paths, &envs)? {
+                Mode::Single(paths) => plan::run(plan::Request {
+                    config: crate::desired::load(&paths)?,
+                    settings: api_settings(&api)?,
+                    output: output_of(&output),
+                    thresholds: thresholds(&guards, None),
+                    detailed_exitcode,
+                    out,
+                    overrides,
+                    targets: target,
+                }),
+                Mode::Project(project) => {
+                    let selected = select(&project, &envs)?;
+                    let fleet = project::Fleet::prepare(
+                        &project,
+                        &selected,
+                        project_client(&api)?,
+                        &guards,
+                        &target,
+                    )?;
+                    project::plan(
+                        &fleet,
+                        &project::PlanRequest {
+                            output: output_of(&output),
+                            detailed_exitcode,
+                            out,
+                            overrides,
+                            targets: target,
+                        },
+                    )
+                }
+            }
+        }
         Command::Apply {
             api,
             guards,
@@ -105,9 +158,10 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
             parallelism,
             plan,
             target,
+            envs,
             paths,
         } => {
-            let options = ApplyOptions {
+            let options = |thresholds| ApplyOptions {
                 approval: if auto_approve || plan.is_some() {
                     Approval::Given
                 } else {
@@ -118,45 +172,101 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
                     allow_unrouted,
                 },
                 parallelism: usize::from(parallelism),
-                thresholds: thresholds(&guards),
+                thresholds,
             };
-            run_apply(
-                &api,
-                &output_of(&output),
-                &options,
-                plan.as_deref(),
-                &target,
-                &paths,
-            )
+            match mode(project.as_deref(), paths, &envs)? {
+                Mode::Single(paths) => run_apply(
+                    &api,
+                    &output_of(&output),
+                    &options(thresholds(&guards, None)),
+                    plan.as_deref(),
+                    &target,
+                    &paths,
+                ),
+                Mode::Project(project) => {
+                    // Each environment's thresholds come from its own settings (see Fleet).
+                    let options = options(crate::plan::Thresholds::default());
+                    match plan {
+                        Some(file) => project::apply_saved(
+                            &project,
+                            &envs,
+                            &file,
+                            project_client(&api)?,
+                            &guards,
+                            &options,
+                            &output_of(&output),
+                        ),
+                        None => {
+                            let selected = select(&project, &envs)?;
+                            let fleet = project::Fleet::prepare(
+                                &project,
+                                &selected,
+                                project_client(&api)?,
+                                &guards,
+                                &target,
+                            )?;
+                            project::apply(&fleet, &target, &options, &output_of(&output))
+                        }
+                    }
+                }
+            }
         }
-        Command::Export { api, out } => export::run(&api_settings(&api)?, out.as_deref()),
+        Command::Export { api, out, envs } => match mode(project.as_deref(), Vec::new(), &envs)? {
+            Mode::Single(_) => export::run(&api_settings(&api)?, out.as_deref()),
+            Mode::Project(project) => {
+                let env = project::export_environment(&project, &envs)?;
+                let settings = environment_settings(env, &api)?;
+                export::run(&settings, out.as_deref())
+            }
+        },
         Command::Routes {
             api,
             format,
             color,
             number,
+            envs,
             paths,
         } => {
-            // The config first, so that its problems show even without a token.
-            let config = if paths.is_empty() {
-                None
-            } else {
-                Some(crate::desired::load(&paths)?)
-            };
             let style = settings::style_for(match color {
                 cli::ColorChoice::Auto => None,
                 cli::ColorChoice::Always => Some(true),
                 cli::ColorChoice::Never => Some(false),
             });
-            routes::run(
-                &api_settings(&api)?,
-                config.as_ref(),
-                format,
-                style,
-                &number,
-            )
+            match mode(project.as_deref(), paths.clone(), &envs)? {
+                Mode::Single(_) => {
+                    // The config first, so that its problems show even without a token.
+                    let config = if paths.is_empty() {
+                        None
+                    } else {
+                        Some(crate::desired::load(&paths)?)
+                    };
+                    routes::run(
+                        &api_settings(&api)?,
+                        config.as_ref(),
+                        format,
+                        style,
+                        &number,
+                    )
+                }
+                Mode::Project(project) => {
+                    let selected = select(&project, &envs)?;
+                    let fleet = project::Fleet::connect_only(&selected, project_client(&api)?)?;
+                    project::routes(&fleet, format, style, &number)
+                }
+            }
         }
-        Command::Schema => schema::run(),
+        Command::Environments { format } => {
+            let Some(file) = crate::project::find(project.as_deref()) else {
+                bail!(
+                    "no project file: talkops environments lists the environments of {} (or of --project FILE / {})",
+                    crate::project::DEFAULT_FILE,
+                    crate::project::PROJECT_VAR
+                );
+            };
+            let project = crate::project::load(&file)?;
+            project::environments(&project, format == cli::ValidateFormat::Json)
+        }
+        Command::Schema { kind } => schema::run(kind),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut script = Vec::new();
@@ -180,6 +290,65 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<u8> {
         }
         Command::Demo => demo::run(),
     }
+}
+
+/// One environment (config PATHs, `TALKOVER_TOKEN`, `--api-url`), or every environment of a
+/// project file.
+enum Mode {
+    Single(Vec<std::path::PathBuf>),
+    Project(crate::project::Project),
+}
+
+/// PATHs given: one environment, as always. Otherwise the project file, if there is one
+/// (`--project`, `TALKOPS_PROJECT`, `./talkops.yaml`); `--env` needs one and refuses PATHs.
+fn mode(
+    project: Option<&std::path::Path>,
+    paths: Vec<std::path::PathBuf>,
+    envs: &[String],
+) -> anyhow::Result<Mode> {
+    if !paths.is_empty() {
+        if !envs.is_empty() {
+            bail!("--env selects environments of the project file, and cannot be used with config PATHs (which name one environment's config, used with {}): give one or the other", settings::TOKEN_VAR);
+        }
+        return Ok(Mode::Single(paths));
+    }
+    match crate::project::find(project) {
+        Some(file) => Ok(Mode::Project(crate::project::load(&file)?)),
+        None if !envs.is_empty() => bail!(
+            "--env needs a project file: there is no {} here (or give --project FILE / {})",
+            crate::project::DEFAULT_FILE,
+            crate::project::PROJECT_VAR
+        ),
+        None => Ok(Mode::Single(paths)),
+    }
+}
+
+fn select<'p>(
+    project: &'p crate::project::Project,
+    envs: &[String],
+) -> anyhow::Result<Vec<&'p crate::project::Environment>> {
+    project.select(envs).map_err(anyhow::Error::msg)
+}
+
+/// The client options of project mode, where each environment's URL comes from the project
+/// file: `--api-url` would be ambiguous, so it is refused.
+fn project_client(api: &cli::ApiArgs) -> anyhow::Result<ClientOptions> {
+    if api.api_url.is_some() {
+        bail!("--api-url cannot be used with a project file: each environment's URL is its api_url there (give config PATHs to work on one environment by URL)");
+    }
+    Ok(client_options(api))
+}
+
+/// One project environment's settings: its URL and the token from its variable.
+fn environment_settings(
+    env: &crate::project::Environment,
+    api: &cli::ApiArgs,
+) -> anyhow::Result<Settings> {
+    Ok(Settings::from_variable(
+        &env.token_env,
+        &env.api_url,
+        project_client(api)?,
+    )?)
 }
 
 /// `apply`: a saved plan (with the config it must match, if given), or a fresh one. The
@@ -208,10 +377,22 @@ fn run_apply(
     }
 }
 
-/// `--api-url`, the timeouts and retry limits, `-v` and `-q`, and the token from the
-/// environment, resolved and checked.
+/// `--api-url` (else `TALKOVER_API_URL`, else the default), the timeouts and retry limits,
+/// `-v` and `-q`, and the token from the environment, resolved and checked.
 fn api_settings(api: &cli::ApiArgs) -> anyhow::Result<Settings> {
-    let client = ClientOptions {
+    let url = match &api.api_url {
+        Some(url) => url.clone(),
+        None => std::env::var("TALKOVER_API_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| crate::project::DEFAULT_API_URL.to_owned()),
+    };
+    Ok(Settings::resolve(&url, client_options(api))?)
+}
+
+/// The timeouts, retry limits, `-v` and `-q`.
+fn client_options(api: &cli::ApiArgs) -> ClientOptions {
+    ClientOptions {
         connect_timeout: api.connect_timeout,
         request_timeout: api.request_timeout,
         retry: RetryPolicy {
@@ -223,8 +404,7 @@ fn api_settings(api: &cli::ApiArgs) -> anyhow::Result<Settings> {
         // The commands own the terminal: the client reports to the progress line (and logs
         // through it) without knowing what it is.
         observer: Arc::new(Progress::for_terminal(api.quiet)),
-    };
-    Ok(Settings::resolve(&api.api_url, client)?)
+    }
 }
 
 /// `--format` and `--color`, with `auto` colour decided now.
@@ -243,10 +423,22 @@ fn output_of(args: &cli::OutputArgs) -> Output {
     }
 }
 
-fn thresholds(args: &cli::GuardArgs) -> crate::plan::Thresholds {
+/// The guard thresholds: a flag given wins, then the project environment's setting, then
+/// the defaults.
+fn thresholds(
+    args: &cli::GuardArgs,
+    env: Option<&crate::project::Environment>,
+) -> crate::plan::Thresholds {
+    let defaults = crate::plan::Thresholds::default();
     crate::plan::Thresholds {
-        max_change_percent: args.max_change_percent,
-        min_managed: args.change_guard_min_agents,
+        max_change_percent: args
+            .max_change_percent
+            .or(env.and_then(|e| e.max_change_percent))
+            .unwrap_or(defaults.max_change_percent),
+        min_managed: args
+            .change_guard_min_agents
+            .or(env.and_then(|e| e.change_guard_min_agents))
+            .unwrap_or(defaults.min_managed),
     }
 }
 

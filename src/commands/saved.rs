@@ -36,6 +36,22 @@ pub(super) fn run(
 /// Reads a saved plan: it must be JSON in this format version, made against this API URL,
 /// and consistent (its steps exactly those its changes need).
 fn load(file: &Path, api_url: &str) -> anyhow::Result<(PlanDocument, Plan)> {
+    let (text, value) = read_versioned(file)?;
+    let shown = file.display();
+    if value.get("environments").is_some() && value.get("api_url").is_none() {
+        bail!(
+            "{shown} is a project plan (of the environments in a project file): apply it without config PATHs, in project mode. Nothing was changed"
+        );
+    }
+    let document: PlanDocument = serde_json::from_str(&text)
+        .with_context(|| format!("{shown} is not a valid saved talkops plan"))?;
+    let plan = checked(&shown.to_string(), &document, api_url)?;
+    Ok((document, plan))
+}
+
+/// A saved plan file's text and JSON value, once its format version is known to be this
+/// talkops' own.
+pub(super) fn read_versioned(file: &Path) -> anyhow::Result<(String, serde_json::Value)> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the saved plan {}", file.display()))?;
     let shown = file.display();
@@ -50,18 +66,21 @@ fn load(file: &Path, api_url: &str) -> anyhow::Result<(PlanDocument, Plan)> {
         ),
         None => bail!("{shown} is not a saved talkops plan (no format_version)"),
     }
-    let document: PlanDocument = serde_json::from_str(&text)
-        .with_context(|| format!("{shown} is not a valid saved talkops plan"))?;
+    Ok((text, version))
+}
+
+/// The plan a saved document holds, once it is known to be made against `api_url` and
+/// consistent. `shown` names it in messages.
+pub(super) fn checked(shown: &str, document: &PlanDocument, api_url: &str) -> anyhow::Result<Plan> {
     if document.api_url != api_url {
         bail!(
             "{shown} was made against {}, not {api_url}; refusing to apply it here. Nothing was changed",
             document.api_url
         );
     }
-    let plan = document
+    document
         .to_plan()
-        .map_err(|reason| anyhow::anyhow!("{shown} is not a valid saved talkops plan: {reason}"))?;
-    Ok((document, plan))
+        .map_err(|reason| anyhow::anyhow!("{shown} is not a valid saved talkops plan: {reason}"))
 }
 
 /// `apply --plan FILE [PATH...]`: performs exactly the saved steps, after checking that the
@@ -75,9 +94,34 @@ async fn apply_saved(
     options: &ApplyOptions,
     output: &Output,
 ) -> anyhow::Result<u8> {
-    let (document, mut plan) = load(file, api_url)?;
-    let shown = file.display();
+    let (document, plan) = load(file, api_url)?;
+    let (plan, overrides) = verify(
+        client,
+        api_url,
+        &file.display().to_string(),
+        &document,
+        plan,
+        config,
+        options,
+    )
+    .await?;
+    apply_plan(client, api_url, &plan, overrides, options, output).await
+}
 
+/// The checks a saved plan must pass before any of it is performed: nothing it changes has
+/// drifted, nothing new answers a number it claims, and, given a config, it is exactly that
+/// config's plan today. Returns the plan with its guards judged again on today's
+/// environment, and the guard flags that count (those given now and those recorded).
+/// `shown` names the plan in messages.
+pub(super) async fn verify(
+    client: &Client,
+    api_url: &str,
+    shown: &str,
+    document: &PlanDocument,
+    mut plan: Plan,
+    config: Option<&DesiredConfig>,
+    options: &ApplyOptions,
+) -> anyhow::Result<(Plan, GuardFlags)> {
     let live = read_live(client, api_url).await?;
     let mut drifted = drift::drift(&plan, &live);
     drifted.extend(drift::new_conflicts(&plan, &live));
@@ -124,5 +168,5 @@ async fn apply_saved(
         force: options.overrides.force || document.overrides.force,
         allow_unrouted: options.overrides.allow_unrouted || document.overrides.allow_unrouted,
     };
-    apply_plan(client, api_url, &plan, overrides, options, output).await
+    Ok((plan, overrides))
 }

@@ -1,8 +1,12 @@
-//! `talkops schema`: the config's JSON Schema, for editors.
+//! `talkops schema [agents|project]`: the JSON Schema of the agents files or of the project
+//! file, for editors.
 
 use crate::{schema, stdout};
 
-pub(super) fn run() -> anyhow::Result<u8> {
-    stdout::print(schema::SCHEMA);
+pub(super) fn run(kind: crate::cli::SchemaKind) -> anyhow::Result<u8> {
+    stdout::print(match kind {
+        crate::cli::SchemaKind::Agents => schema::SCHEMA,
+        crate::cli::SchemaKind::Project => schema::PROJECT_SCHEMA,
+    });
     Ok(0)
 }

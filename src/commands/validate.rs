@@ -27,6 +27,10 @@ struct Problems<'a> {
 /// whole; `line` and `column` are null where unknown.
 #[derive(Serialize)]
 struct Problem<'a> {
+    /// In project mode: the environment whose config has the problem; null for a problem of
+    /// the project file itself. Absent outside project mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<Option<&'a str>>,
     code: &'static str,
     file: Option<&'a str>,
     line: Option<usize>,
@@ -38,6 +42,7 @@ struct Problem<'a> {
 impl<'a> From<&'a Diagnostic> for Problem<'a> {
     fn from(diagnostic: &'a Diagnostic) -> Self {
         Problem {
+            environment: None,
             code: diagnostic.code.as_str(),
             file: diagnostic.file_name(),
             line: diagnostic.line(),
@@ -76,6 +81,82 @@ pub(super) fn run(paths: &[PathBuf], report: Report) -> anyhow::Result<u8> {
                 0 => Ok(0),
                 // The list is on stdout; stderr says only why the exit code is 1, so that a
                 // CI log that keeps stdout in a file still shows that validation failed.
+                n => Err(anyhow::anyhow!(
+                    "the configuration has {n} problem{}; they are listed in the JSON on stdout",
+                    if n == 1 { "" } else { "s" }
+                )),
+            }
+        }
+    }
+}
+
+/// `validate` in project mode: each selected environment's config (`Some(name)`), or the
+/// project file itself when it is invalid (`None`). Text: an `ok` line per valid environment
+/// on stdout, and every problem of every environment in the error. JSON: every problem, each
+/// naming its environment.
+pub(super) fn report_environments(
+    results: &[(Option<&str>, Result<desired::DesiredConfig, Invalid>)],
+    report: Report,
+) -> anyhow::Result<u8> {
+    let problems: usize = results
+        .iter()
+        .map(|(_, result)| result.as_ref().err().map_or(0, |Invalid(d)| d.len()))
+        .sum();
+    match report {
+        Report::Text => {
+            let mut failed = Vec::new();
+            for (name, result) in results {
+                let label = match name {
+                    Some(name) => format!("environment {name:?}"),
+                    None => "the project file".to_owned(),
+                };
+                match result {
+                    Ok(config) => {
+                        let agents = config.agents.len();
+                        let files = config.files;
+                        stdout::println(&format!(
+                            "ok: {}: {agents} agent{} in {files} file{}, no problems found",
+                            name.unwrap_or("(project)"),
+                            if agents == 1 { "" } else { "s" },
+                            if files == 1 { "" } else { "s" }
+                        ));
+                    }
+                    Err(Invalid(diagnostics)) => failed.push(format!(
+                        "{label}: {} problem{}:\n    {}",
+                        diagnostics.len(),
+                        if diagnostics.len() == 1 { "" } else { "s" },
+                        diagnostics
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n    ")
+                    )),
+                }
+            }
+            if failed.is_empty() {
+                return Ok(0);
+            }
+            Err(anyhow::anyhow!(
+                "the configuration has {problems} problem{}; nothing was changed\n  {}",
+                if problems == 1 { "" } else { "s" },
+                failed.join("\n  ")
+            ))
+        }
+        Report::Json => {
+            let mut listed = Vec::new();
+            for (name, result) in results {
+                if let Err(Invalid(diagnostics)) = result {
+                    listed.extend(diagnostics.iter().map(|d| Problem {
+                        environment: Some(*name),
+                        ..Problem::from(d)
+                    }));
+                }
+            }
+            stdout::println(&serde_json::to_string_pretty(&Problems {
+                problems: listed,
+            })?);
+            match problems {
+                0 => Ok(0),
                 n => Err(anyhow::anyhow!(
                     "the configuration has {n} problem{}; they are listed in the JSON on stdout",
                     if n == 1 { "" } else { "s" }

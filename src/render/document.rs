@@ -336,6 +336,50 @@ pub enum InvalidPlan {
     EditedSteps,
 }
 
+/// A project's plan (`plan --format json` and `plan --out` in project mode): each
+/// environment's plan document, sorted by name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectPlanDocument {
+    pub format_version: u32,
+    pub talkops_version: String,
+    pub environments: Vec<EnvironmentPlanDocument>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentPlanDocument {
+    pub name: String,
+    pub plan: PlanDocument,
+}
+
+impl ProjectPlanDocument {
+    /// The environments' plans, sorted by name.
+    pub fn new(mut environments: Vec<EnvironmentPlanDocument>) -> ProjectPlanDocument {
+        environments.sort_by(|a, b| a.name.cmp(&b.name));
+        ProjectPlanDocument {
+            format_version: FORMAT_VERSION,
+            talkops_version: env!("CARGO_PKG_VERSION").to_owned(),
+            environments,
+        }
+    }
+}
+
+/// A project's apply report: one entry per environment, in the order they were applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectReportDocument {
+    pub format_version: u32,
+    pub environments: Vec<EnvironmentReportDocument>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentReportDocument {
+    pub name: String,
+    /// `applied`, `failed` (some agent failed, or the apply was interrupted), `no_changes`,
+    /// or `not_applied` (an earlier environment failed or the apply was interrupted first).
+    pub outcome: String,
+    /// The environment's report; null when it was not applied.
+    pub report: Option<ReportDocument>,
+}
+
 /// apply's report as JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportDocument {

@@ -20,6 +20,12 @@ const RESERVE: usize = 600;
 
 /// The plan as Markdown, never longer than [`MAX_CHARS`].
 pub fn render_plan_markdown(plan: &Plan) -> String {
+    render_plan_markdown_within(plan, MAX_CHARS)
+}
+
+/// The plan as Markdown, never longer than `max` characters (a project's comment shares
+/// [`MAX_CHARS`] among its environments).
+fn render_plan_markdown_within(plan: &Plan, max: usize) -> String {
     let mut out = String::new();
     let untargeted = if plan.untargeted > 0 {
         format!(" · {} not targeted", plan.untargeted)
@@ -33,13 +39,13 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
         plan.unchanged,
         plan.unmanaged
     );
-    push_routing(&mut out, plan);
-    push_warnings(&mut out, plan);
+    push_routing(&mut out, plan, max);
+    push_warnings(&mut out, plan, max);
     if !plan.has_changes() {
         out.push_str("No changes: every declared agent already matches the config.\n");
         return out;
     }
-    let budget = MAX_CHARS - RESERVE;
+    let budget = max.saturating_sub(RESERVE);
     if !push_table(&mut out, plan, budget) {
         return out;
     }
@@ -52,7 +58,7 @@ pub fn render_plan_markdown(plan: &Plan) -> String {
 
 /// The routing changes as a table, first after the summary: what reviewers read first. At
 /// most a third of the room; the rest is named in a note.
-fn push_routing(out: &mut String, plan: &Plan) {
+fn push_routing(out: &mut String, plan: &Plan, max: usize) {
     if plan.routing_changes.is_empty() {
         return;
     }
@@ -84,7 +90,7 @@ fn push_routing(out: &mut String, plan: &Plan) {
             side(&change.inbound_before, &change.inbound_after),
             side(&change.outbound_before, &change.outbound_after),
         );
-        if out.len() + row.len() > MAX_CHARS / 3 {
+        if out.len() + row.len() > max / 3 {
             break;
         }
         out.push_str(&row);
@@ -102,7 +108,7 @@ fn push_routing(out: &mut String, plan: &Plan) {
 
 /// The warnings in a `[!WARNING]` block. They come first and matter most, but they get at
 /// most half the room.
-fn push_warnings(out: &mut String, plan: &Plan) {
+fn push_warnings(out: &mut String, plan: &Plan, max: usize) {
     if plan.warnings.is_empty() {
         return;
     }
@@ -114,7 +120,7 @@ fn push_warnings(out: &mut String, plan: &Plan) {
             escape(&clip(&warning.message, MAX_CELL)),
             warning.needs.flag()
         );
-        if out.len() + line.len() > MAX_CHARS / 2 {
+        if out.len() + line.len() > max / 2 {
             break;
         }
         out.push_str(&line);
@@ -214,6 +220,96 @@ fn push_details(out: &mut String, plan: &Plan, budget: usize) {
         );
     }
     out.push_str(&close);
+}
+
+/// One environment of a project, for the project's Markdown comment.
+pub struct EnvironmentPlan<'a> {
+    pub name: &'a str,
+    pub api_url: &'a str,
+    pub plan: &'a Plan,
+}
+
+/// The least room an environment's section is given; below it, the sections are left out
+/// and the summary lines stand alone.
+const MIN_SECTION: usize = 1_500;
+
+/// A project's plan as one Markdown comment, never longer than [`MAX_CHARS`]: a summary
+/// line, one line per environment, then a section per environment (folded when it has no
+/// changes). The environments with changes share the room the rest leaves.
+pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
+    let changing = environments.iter().filter(|e| e.plan.has_changes()).count();
+    let to_change: usize = environments.iter().map(|e| e.plan.changes.len()).sum();
+    let mut out = format!(
+        "**talkops plan** for {} environment{}: {}\n\n",
+        environments.len(),
+        if environments.len() == 1 { "" } else { "s" },
+        if changing == 0 {
+            "no changes".to_owned()
+        } else {
+            format!("{to_change} to change in {changing}")
+        }
+    );
+    for env in environments {
+        let plan = env.plan;
+        let warnings = if plan.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(" · ⚠️ {} warnings", plan.warnings.len())
+        };
+        let _ = writeln!(
+            out,
+            "- **{}** ({}): {} · {} unchanged · {} not managed{warnings}",
+            escape(env.name),
+            code(env.api_url),
+            if plan.has_changes() {
+                format!("{} to change", plan.changes.len())
+            } else {
+                "no changes".to_owned()
+            },
+            plan.unchanged,
+            plan.unmanaged
+        );
+    }
+    out.push('\n');
+    let mut sections = Vec::new();
+    for env in environments.iter().filter(|e| !e.plan.has_changes()) {
+        sections.push((
+            env.name,
+            format!(
+                "<details><summary><b>{}</b>: no changes</summary>\n\n{}\n</details>\n\n",
+                escape(env.name),
+                render_plan_markdown_within(env.plan, MAX_CHARS)
+            ),
+        ));
+    }
+    let folded: usize = sections.iter().map(|(_, s)| s.len()).sum();
+    let room = MAX_CHARS.saturating_sub(RESERVE + out.len() + folded);
+    let each = room.checked_div(changing).unwrap_or(0);
+    if changing > 0 && each < MIN_SECTION {
+        let _ = writeln!(
+            out,
+            "*The environments' plans are left out to stay within the comment size limit. Run `talkops plan --env NAME` to see one.*"
+        );
+        return out;
+    }
+    // In project-file order: the changing environments' sections, then the folded ones.
+    for env in environments.iter().filter(|e| e.plan.has_changes()) {
+        let heading = format!("### {} ({})\n\n", escape(env.name), code(env.api_url));
+        let body = render_plan_markdown_within(env.plan, each.saturating_sub(heading.len()));
+        out.push_str(&heading);
+        out.push_str(&body);
+        out.push('\n');
+    }
+    for (_, section) in sections {
+        if out.len() + section.len() > MAX_CHARS.saturating_sub(RESERVE) {
+            out.push_str(
+                "*Environments without changes left out to stay within the comment size limit.*\n",
+            );
+            break;
+        }
+        out.push_str(&section);
+    }
+    out
 }
 
 /// The apply report as Markdown.

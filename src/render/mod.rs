@@ -6,7 +6,12 @@ mod markdown;
 pub mod routes;
 mod text;
 
-pub use markdown::{render_plan_markdown, render_report_markdown};
-pub use text::{render_plan, render_report, Style};
+pub use markdown::{
+    render_plan_markdown, render_project_markdown, render_report_markdown, EnvironmentPlan,
+    MAX_CHARS,
+};
+pub use text::{
+    render_environment_heading, render_plan, render_project_summary, render_report, Style,
+};
 
 pub use crate::printable::visible;

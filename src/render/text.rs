@@ -43,6 +43,38 @@ impl Style {
     }
 }
 
+/// The line above each environment's plan or report in project mode.
+pub fn render_environment_heading(name: &str, api_url: &str, style: Style) -> String {
+    style.bold(&format!(
+        "== {} ({}) ==",
+        super::visible(name),
+        super::visible(api_url)
+    )) + "\n"
+}
+
+/// The closing line of a project's plan: how many agents change in how many environments,
+/// and each environment's count.
+pub fn render_project_summary(environments: &[(&str, &Plan)]) -> String {
+    let changing = environments.iter().filter(|(_, p)| p.has_changes()).count();
+    let to_change: usize = environments.iter().map(|(_, p)| p.changes.len()).sum();
+    let each = environments
+        .iter()
+        .map(|(name, plan)| {
+            if plan.has_changes() {
+                format!("{}: {} to change", super::visible(name), plan.changes.len())
+            } else {
+                format!("{}: no changes", super::visible(name))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "All environments: {to_change} to change in {changing} of {} environment{} ({each}).\n",
+        environments.len(),
+        if environments.len() == 1 { "" } else { "s" }
+    )
+}
+
 /// The whole plan: each change, then the summary line.
 pub fn render_plan(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
