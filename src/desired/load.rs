@@ -51,7 +51,7 @@ fn read_sources_from(
     if paths.is_empty() {
         diagnostics.push(Diagnostic::command_line(
             Code::NoPaths,
-            "no config path given: name the files or directories that hold the agents",
+            "no config path given: name the files or directories that hold the agents, or run where a project file (talkops.yaml) lists the environments",
         ));
     }
     let mut stdin_named = false;
