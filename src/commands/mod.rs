@@ -263,7 +263,7 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                     crate::project::PROJECT_VAR
                 );
             };
-            let project = crate::project::load(&file)?;
+            let project = load_project(&file)?;
             project::environments(&project, format == cli::ValidateFormat::Json)
         }
         Command::Schema { kind } => schema::run(kind),
@@ -313,7 +313,7 @@ fn mode(
         return Ok(Mode::Single(paths));
     }
     match crate::project::find(project) {
-        Some(file) => Ok(Mode::Project(crate::project::load(&file)?)),
+        Some(file) => Ok(Mode::Project(load_project(&file)?)),
         None if !envs.is_empty() => bail!(
             "--env needs a project file: there is no {} here (or give --project FILE / {})",
             crate::project::DEFAULT_FILE,
@@ -321,6 +321,23 @@ fn mode(
         ),
         None => Ok(Mode::Single(paths)),
     }
+}
+
+/// The project file, or every problem in it.
+fn load_project(file: &std::path::Path) -> anyhow::Result<crate::project::Project> {
+    crate::project::load(file).map_err(|crate::desired::Invalid(problems)| {
+        anyhow::anyhow!(
+            "the project file {} has {} problem{}; nothing was requested or changed\n  {}",
+            file.display(),
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )
+    })
 }
 
 fn select<'p>(
