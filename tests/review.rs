@@ -422,16 +422,40 @@ fn no_token_in_any_file_talkops_writes() {
 }
 
 /// The CI recipes are valid YAML and use only flags that talkops has.
-#[test]
-fn the_ci_recipes_use_real_flags() {
-    let recipes = [
+/// Every CI recipe, by name, and the example project file they are written for.
+const CI_RECIPES: [(&str, &str); 6] = [
+    (
+        "github/talkops-plan.yml",
         include_str!("../examples/ci/github/talkops-plan.yml"),
+    ),
+    (
+        "github/talkops-apply.yml",
         include_str!("../examples/ci/github/talkops-apply.yml"),
+    ),
+    (
+        "github/talkops-drift.yml",
         include_str!("../examples/ci/github/talkops-drift.yml"),
+    ),
+    (
+        "github/talkops-fleet-plan.yml",
+        include_str!("../examples/ci/github/talkops-fleet-plan.yml"),
+    ),
+    (
+        "github/install-talkops/action.yml",
+        include_str!("../examples/ci/github/install-talkops/action.yml"),
+    ),
+    (
+        "gitlab/.gitlab-ci.yml",
         include_str!("../examples/ci/gitlab/.gitlab-ci.yml"),
-    ];
-    let mut checked = 0;
-    for recipe in recipes {
+    ),
+];
+const EXAMPLE_PROJECT: &str = include_str!("../examples/talkops.yaml");
+
+/// The talkops command lines of the recipes (comments included: they tell readers what to
+/// run), as (recipe, subcommand, the words after it, the line).
+fn recipe_commands() -> Vec<(&'static str, &'static str, Vec<&'static str>, &'static str)> {
+    let mut commands = Vec::new();
+    for (name, recipe) in CI_RECIPES {
         let _: serde_yaml::Value = serde_yaml::from_str(recipe).expect("valid YAML");
         for line in recipe.lines() {
             let Some(at) = line.find("talkops ") else {
@@ -441,20 +465,111 @@ fn the_ci_recipes_use_real_flags() {
             let Some(command) = words.next() else {
                 continue;
             };
-            if !["validate", "plan", "apply", "export"].contains(&command) {
+            if ![
+                "validate",
+                "plan",
+                "apply",
+                "export",
+                "routes",
+                "environments",
+            ]
+            .contains(&command)
+            {
                 continue;
             }
-            let help = Test::new().token(None).args(&[command, "--help"]).run();
-            for flag in words.filter(|w| w.starts_with("--")) {
-                assert!(
-                    help.stdout.contains(flag),
-                    "talkops {command} has no {flag}: {line}"
-                );
-                checked += 1;
-            }
+            commands.push((name, command, words.collect(), line));
         }
     }
-    assert!(checked >= 8, "the recipes were read ({checked} flags)");
+    commands
+}
+
+#[test]
+fn the_ci_recipes_use_real_flags() {
+    let mut checked = 0;
+    for (name, command, words, line) in recipe_commands() {
+        let help = Test::new().token(None).args(&[command, "--help"]).run();
+        // A flag can end a shell command (`--detailed-exitcode; code=$?`).
+        let flags = words.iter().map(|word| word.trim_end_matches(';'));
+        for flag in flags.filter(|word| word.starts_with("--")) {
+            assert!(
+                help.stdout.contains(flag),
+                "{name}: talkops {command} has no {flag}: {line}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "the recipes were read ({checked} flags)");
+}
+
+/// The recipes run in project mode: no talkops command names config paths (they would
+/// switch talkops back to one environment and TALKOVER_TOKEN), and every environment of the
+/// example project file has its token secret wired into the plan, apply and drift recipes,
+/// under the project file's token_env, while the single-environment TALKOVER_TOKEN is gone.
+#[test]
+fn the_ci_recipes_run_in_project_mode() {
+    let project: serde_yaml::Value = serde_yaml::from_str(EXAMPLE_PROJECT).expect("valid YAML");
+    assert!(
+        EXAMPLE_PROJECT
+            .starts_with("# yaml-language-server: $schema=../schema/talkops-project.schema.json\n"),
+        "the example project file starts with its editor modeline"
+    );
+    let environments = project["environments"].as_mapping().expect("environments");
+    let names: Vec<&str> = environments
+        .keys()
+        .map(|name| name.as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["staging", "production"], "staging is applied first");
+
+    let mut commands = 0;
+    for (name, command, words, line) in recipe_commands() {
+        assert!(
+            !words
+                .iter()
+                .any(|word| word.starts_with("agents") || word.ends_with(".yaml")),
+            "{name}: talkops {command} is given config paths, not project mode: {line}"
+        );
+        commands += 1;
+    }
+    assert!(
+        commands >= 12,
+        "the recipes were read ({commands} commands)"
+    );
+
+    let recipe = |wanted: &str| {
+        CI_RECIPES
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, text)| *text)
+            .expect("recipe")
+    };
+    for (name, recipe) in CI_RECIPES {
+        assert!(
+            !recipe.contains("TALKOVER_TOKEN:") && !recipe.contains("secrets.TALKOVER_TOKEN }}"),
+            "{name} still passes the single-environment TALKOVER_TOKEN"
+        );
+    }
+    for (environment, settings) in environments {
+        let token_env = settings["token_env"].as_str().expect("token_env");
+        let wired = format!("{token_env}: ${{{{ secrets.{token_env} }}}}");
+        for wanted in ["github/talkops-plan.yml", "github/talkops-apply.yml"] {
+            assert!(
+                recipe(wanted).contains(&wired),
+                "{wanted} gives talkops no {token_env} for {environment:?}"
+            );
+        }
+        let drift = format!(
+            "- environment: {}\n            token_env: {token_env}\n",
+            environment.as_str().expect("name")
+        );
+        assert!(
+            recipe("github/talkops-drift.yml").contains(&drift),
+            "the drift matrix has no job for {environment:?}"
+        );
+        assert!(
+            recipe("gitlab/.gitlab-ci.yml").contains(token_env),
+            "the GitLab recipe does not name {token_env}"
+        );
+    }
 }
 
 #[test]
