@@ -408,6 +408,63 @@ fn the_schema_and_the_parser_agree() {
     }
 }
 
+/// The project file's schema: printed by `talkops schema project`, pointed at by the example's
+/// modeline, and agreeing with the parser on what is valid.
+#[test]
+fn the_project_schema_and_the_parser_agree() {
+    let committed = include_str!("../schema/talkops-project.schema.json");
+    let out = Test::new().token(None).args(&["schema", "project"]).run();
+    assert_eq!(out.stdout, committed);
+    let schema: Value = serde_json::from_str(committed).expect("schema is JSON");
+    let validator = jsonschema::draft7::new(&schema).expect("a valid draft-07 schema");
+    let env = |extra: &str| {
+        format!("environments:\n  staging:\n    paths: [agents/staging]\n    token_env: TOKEN_STAGING\n{extra}")
+    };
+    let cases: Vec<(String, bool)> = vec![
+        (include_str!("../examples/talkops.yaml").to_owned(), true),
+        (env(""), true),
+        (env("    api_url: https://app.talkover.ai\n    max_change_percent: 0\n    change_guard_min_agents: 0\n"), true),
+        (env("    max_change_percent: 101\n"), false),
+        (env("    change_guard_min_agents: -1\n"), false),
+        (env("    token: x\n"), false),
+        (env("    api_url: ftp://x\n"), false),
+        ("environments:\n  staging:\n    paths: []\n    token_env: T\n".to_owned(), false),
+        ("environments:\n  staging:\n    token_env: T\n".to_owned(), false),
+        ("environments:\n  staging:\n    paths: [a]\n".to_owned(), false),
+        ("environments:\n  staging:\n    paths: [a]\n    token_env: 9T\n".to_owned(), false),
+        ("environments:\n  \"stag ing\":\n    paths: [a]\n    token_env: T\n".to_owned(), false),
+        ("environments: {}\n".to_owned(), false),
+        ("environment: {}\n".to_owned(), false),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for sub in ["agents/staging", "agents/production", "agents/shared", "a"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        std::fs::write(dir.path().join(sub).join("a.yaml"), "agents: []\n").expect("write");
+    }
+    for (index, (text, valid)) in cases.iter().enumerate() {
+        let yaml: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
+        let json: Value = serde_json::to_value(&yaml).expect("as JSON");
+        assert_eq!(
+            validator.is_valid(&json),
+            *valid,
+            "schema on case {index}:\n{text}"
+        );
+        let path = dir.path().join(format!("case{index}.yaml"));
+        std::fs::write(&path, text).expect("write");
+        let out = Test::new()
+            .token(None)
+            .args(&["validate", "--project", path.to_str().expect("utf-8 path")])
+            .any_code()
+            .run();
+        assert_eq!(
+            out.code == 0,
+            *valid,
+            "parser on case {index}:\n{text}\n{}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn no_token_in_any_file_talkops_writes() {
     let scenario = Test::new().file("agents.yaml", MATCHING).start();
