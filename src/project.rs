@@ -223,9 +223,9 @@ pub fn parse(name: &str, text: &str, base: &Path, file: &Path) -> Result<Project
         }
     }
     // One Talkover environment managed twice would have two plans fight over it.
-    let mut seen: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, &str), &str> = BTreeMap::new();
     for env in &parsed {
-        if let Some(first) = seen.insert((&env.api_url, &env.token_env), &env.name) {
+        if let Some(first) = seen.insert((same_api_key(&env.api_url), &env.token_env), &env.name) {
             problems.push(environment_problem(
                 Code::SameEnvironment,
                 name,
@@ -244,6 +244,15 @@ pub fn parse(name: &str, text: &str, base: &Path, file: &Path) -> Result<Project
         })
     } else {
         Err(Invalid(problems))
+    }
+}
+
+/// The API URL as compared between environments: parsed (so the host's case, a default
+/// port and a trailing slash do not make two spellings of one API look like two).
+pub fn same_api_key(api_url: &str) -> String {
+    match reqwest::Url::parse(api_url) {
+        Ok(url) => url.as_str().trim_end_matches('/').to_owned(),
+        Err(_) => api_url.trim_end_matches('/').to_owned(),
     }
 }
 
@@ -573,6 +582,26 @@ mod tests {
         assert!(all.contains("`token_env` must name an environment variable"));
         assert!(!all.contains("token=abc"), "{all}");
         assert!(!all.contains("talq-live-secret"), "{all}");
+    }
+
+    #[test]
+    fn two_spellings_of_one_url_are_one_api() {
+        assert_eq!(
+            same_api_key("https://APP.talkover.ai:443/"),
+            same_api_key("https://app.talkover.ai")
+        );
+        assert_ne!(
+            same_api_key("https://app.talkover.ai/eu"),
+            same_api_key("https://app.talkover.ai")
+        );
+        let problems = parsed(
+            "environments:\n  a:\n    paths: [x]\n    token_env: T\n  b:\n    paths: [y]\n    token_env: T\n    api_url: https://App.Talkover.ai:443/\n",
+        )
+        .unwrap_err();
+        assert!(
+            problems[0].contains("same api_url and token_env"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -139,7 +139,9 @@ impl<'p> Fleet<'p> {
         // Two names for one Talkover environment would plan it twice and apply it twice.
         for (i, (a, _, first)) in ready.iter().enumerate() {
             for (b, _, second) in ready.iter().skip(i + 1) {
-                if first.api_url == second.api_url && first.token.expose() == second.token.expose()
+                if crate::project::same_api_key(&first.api_url)
+                    == crate::project::same_api_key(&second.api_url)
+                    && first.token.expose() == second.token.expose()
                 {
                     problems.push(format!(
                         "environments {:?} and {:?} are one Talkover environment: the same api_url, and {} and {} hold the same token (not shown); list it once",
