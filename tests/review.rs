@@ -383,7 +383,20 @@ fn the_schema_and_the_parser_agree() {
         ("agent: []\n", false),
     ];
     let dir = tempfile::tempdir().expect("tempdir");
+    assert_schema_and_parser_agree(&validator, cases, dir.path(), &["validate"]);
+}
+
+/// For each `(text, valid)` case: the schema accepts the text exactly when `valid`, and so
+/// does `talkops ARGS FILE` (the file written into `dir`).
+#[track_caller]
+fn assert_schema_and_parser_agree<T: AsRef<str>>(
+    validator: &jsonschema::Validator,
+    cases: &[(T, bool)],
+    dir: &std::path::Path,
+    args: &[&str],
+) {
     for (index, (text, valid)) in cases.iter().enumerate() {
+        let text = text.as_ref();
         let yaml: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
         let json: Value = serde_json::to_value(&yaml).expect("as JSON");
         assert_eq!(
@@ -391,11 +404,13 @@ fn the_schema_and_the_parser_agree() {
             *valid,
             "schema on case {index}:\n{text}"
         );
-        let path = dir.path().join(format!("case{index}.yaml"));
+        let path = dir.join(format!("case{index}.yaml"));
         std::fs::write(&path, text).expect("write");
+        let mut all = args.to_vec();
+        all.push(path.to_str().expect("utf-8 path"));
         let out = Test::new()
             .token(None)
-            .args(&["validate", path.to_str().expect("utf-8 path")])
+            .args(&all)
             // Valid and invalid cases alike: the table says which.
             .any_code()
             .run();
@@ -441,28 +456,7 @@ fn the_project_schema_and_the_parser_agree() {
         std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
         std::fs::write(dir.path().join(sub).join("a.yaml"), "agents: []\n").expect("write");
     }
-    for (index, (text, valid)) in cases.iter().enumerate() {
-        let yaml: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
-        let json: Value = serde_json::to_value(&yaml).expect("as JSON");
-        assert_eq!(
-            validator.is_valid(&json),
-            *valid,
-            "schema on case {index}:\n{text}"
-        );
-        let path = dir.path().join(format!("case{index}.yaml"));
-        std::fs::write(&path, text).expect("write");
-        let out = Test::new()
-            .token(None)
-            .args(&["validate", "--project", path.to_str().expect("utf-8 path")])
-            .any_code()
-            .run();
-        assert_eq!(
-            out.code == 0,
-            *valid,
-            "parser on case {index}:\n{text}\n{}",
-            out.stderr
-        );
-    }
+    assert_schema_and_parser_agree(&validator, &cases, dir.path(), &["validate", "--project"]);
 }
 
 #[test]

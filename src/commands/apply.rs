@@ -184,17 +184,7 @@ async fn execute(
     options: &ApplyOptions,
     output: &Output,
 ) -> anyhow::Result<u8> {
-    // From here on an interrupt no longer kills the process: the first stops new PUTs (and a
-    // second abandons those in flight), so that the report can say what was done. SIGTERM
-    // (timeout, docker stop, Kubernetes, CI cancellation) and SIGHUP (a closed terminal)
-    // count as interrupts too. The handlers are installed before the first PUT starts.
-    // Before this point a signal kills the process as usual: nothing has been written.
-    let mut interrupts = interrupt_signals()?;
-    // Printed after the handlers are in place, so that the line between plan and report
-    // also tells a watcher that a signal from now on is handled.
-    if output.format == OutputFormat::Text {
-        stdout::println("");
-    }
+    let mut interrupts = start_writing(output)?;
     let report = apply::apply(client, plan, options.parallelism, &mut interrupts).await;
     drop(interrupts);
     print_report(&report, output)?;
@@ -207,11 +197,28 @@ async fn execute(
     })
 }
 
+/// Called just before the first PUT. From here on an interrupt no longer kills the process:
+/// the first stops new PUTs (and a second abandons those in flight), so that the report can
+/// say what was done. SIGTERM (timeout, docker stop, Kubernetes, CI cancellation) and SIGHUP
+/// (a closed terminal) count as interrupts too. Before this point a signal kills the process
+/// as usual: nothing has been written.
+pub(super) fn start_writing(
+    output: &Output,
+) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
+    let interrupts = interrupt_signals()?;
+    // Printed after the handlers are in place, so that the line between plan and report
+    // also tells a watcher that a signal from now on is handled.
+    if output.format == OutputFormat::Text {
+        stdout::println("");
+    }
+    Ok(interrupts)
+}
+
 /// One message per SIGINT, SIGTERM or SIGHUP received from now on (for as long as the
 /// receiver lives). Each handler is registered before this returns, so no signal is missed
 /// between here and the first PUT; once registered, tokio keeps it for the process's life,
 /// so a signal after apply no longer kills the process while the report is printed.
-pub(super) fn interrupt_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
+fn interrupt_signals() -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<()>> {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     #[cfg(unix)]
     {

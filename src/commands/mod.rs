@@ -127,14 +127,7 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                     targets: target,
                 }),
                 Mode::Project(project) => {
-                    let selected = select(&project, &envs)?;
-                    let fleet = project::Fleet::prepare(
-                        &project,
-                        &selected,
-                        project_client(&api)?,
-                        &guards,
-                        &target,
-                    )?;
+                    let fleet = prepare_fleet(&project, &envs, &api, &guards, &target)?;
                     project::plan(
                         &fleet,
                         &project::PlanRequest {
@@ -196,17 +189,12 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                             &options,
                             &output_of(&output),
                         ),
-                        None => {
-                            let selected = select(&project, &envs)?;
-                            let fleet = project::Fleet::prepare(
-                                &project,
-                                &selected,
-                                project_client(&api)?,
-                                &guards,
-                                &target,
-                            )?;
-                            project::apply(&fleet, &target, &options, &output_of(&output))
-                        }
+                        None => project::apply(
+                            &prepare_fleet(&project, &envs, &api, &guards, &target)?,
+                            &target,
+                            &options,
+                            &output_of(&output),
+                        ),
                     }
                 }
             }
@@ -325,17 +313,12 @@ fn mode(
 
 /// The project file, or every problem in it.
 fn load_project(file: &std::path::Path) -> anyhow::Result<crate::project::Project> {
-    crate::project::load(file).map_err(|crate::desired::Invalid(problems)| {
+    crate::project::load(file).map_err(|invalid| {
         anyhow::anyhow!(
-            "the project file {} has {} problem{}; nothing was requested or changed\n  {}",
+            "the project file {} has {}; nothing was requested or changed\n  {}",
             file.display(),
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" },
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n  ")
+            invalid.count(),
+            invalid.listed("  ")
         )
     })
 }
@@ -345,6 +328,19 @@ fn select<'p>(
     envs: &[String],
 ) -> anyhow::Result<Vec<&'p crate::project::Environment>> {
     project.select(envs).map_err(anyhow::Error::msg)
+}
+
+/// The environments `--env` selects (all without it), each with its config loaded and its
+/// token read: every problem of every one reported before any request.
+fn prepare_fleet<'p>(
+    project: &'p crate::project::Project,
+    envs: &[String],
+    api: &cli::ApiArgs,
+    guards: &cli::GuardArgs,
+    targets: &[String],
+) -> anyhow::Result<project::Fleet<'p>> {
+    let selected = select(project, envs)?;
+    project::Fleet::prepare(project, &selected, project_client(api)?, guards, targets)
 }
 
 /// The client options of project mode, where each environment's URL comes from the project

@@ -15,8 +15,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use super::apply::{
-    check_overrides, confirm, interrupt_signals, recheck, show_plan, ApplyOptions, Approval,
-    GuardFlags,
+    check_overrides, confirm, recheck, show_plan, start_writing, ApplyOptions, Approval, GuardFlags,
 };
 use super::saved::{checked, read_versioned, verify};
 use super::{connect, make_plan, read_live, runtime, thresholds};
@@ -120,17 +119,12 @@ impl<'p> Fleet<'p> {
                     if let Err(err) = settings {
                         problems.push(format!("environment {:?}: {err}", env.name));
                     }
-                    if let Err(Invalid(diagnostics)) = config {
+                    if let Err(invalid) = config {
                         problems.push(format!(
-                            "environment {:?}: its configuration has {} problem{}:\n    {}",
+                            "environment {:?}: its configuration has {}:\n    {}",
                             env.name,
-                            diagnostics.len(),
-                            if diagnostics.len() == 1 { "" } else { "s" },
-                            diagnostics
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join("\n    ")
+                            invalid.count(),
+                            invalid.listed("    ")
                         ));
                     }
                 }
@@ -549,12 +543,9 @@ async fn run_in_order(
     options: &ApplyOptions,
     output: &Output,
 ) -> anyhow::Result<u8> {
-    // As in one environment's apply: from here on an interrupt stops new PUTs rather than
-    // killing the process, and it also stops the environments not yet started.
-    let mut interrupts = interrupt_signals()?;
-    if output.format == OutputFormat::Text {
-        stdout::println("");
-    }
+    // As in one environment's apply; an interrupt also stops the environments not yet
+    // started.
+    let mut interrupts = start_writing(output)?;
     let mut outcomes = Vec::new();
     let mut stopped: Option<String> = None;
     for (member, plan) in fleet.members.iter().zip(plans) {

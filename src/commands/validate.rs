@@ -121,15 +121,10 @@ pub(super) fn report_environments(
                             if files == 1 { "" } else { "s" }
                         ));
                     }
-                    Err(Invalid(diagnostics)) => failed.push(format!(
-                        "{label}: {} problem{}:\n    {}",
-                        diagnostics.len(),
-                        if diagnostics.len() == 1 { "" } else { "s" },
-                        diagnostics
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("\n    ")
+                    Err(invalid) => failed.push(format!(
+                        "{label}: {}:\n    {}",
+                        invalid.count(),
+                        invalid.listed("    ")
                     )),
                 }
             }

@@ -270,6 +270,25 @@ impl fmt::Display for Diagnostic {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct Invalid(pub Vec<Diagnostic>);
 
+impl Invalid {
+    /// "1 problem", "3 problems".
+    pub fn count(&self) -> String {
+        match self.0.len() {
+            1 => "1 problem".to_owned(),
+            n => format!("{n} problems"),
+        }
+    }
+
+    /// Every problem, one a line, each line after the first starting with `indent`.
+    pub fn listed(&self, indent: &str) -> String {
+        self.0
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(&format!("\n{indent}"))
+    }
+}
+
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
