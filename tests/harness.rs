@@ -150,8 +150,9 @@ pub struct Test {
 }
 
 /// A started child whose stdout and stderr are copied into buffers as it runs, so that the
-/// harness can wait for it with a deadline and still show what it wrote.
-struct Child {
+/// harness can wait for it with a deadline and still show what it wrote. Public for the
+/// tests that run talkops against more than one simulator (`projects`).
+pub struct Child {
     child: std::process::Child,
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
@@ -161,7 +162,7 @@ struct Child {
 impl Child {
     /// Spawns `command` (whose stdout and stderr must be piped) in a process group of its
     /// own, so that a timeout kills what it started too (`script`'s shell and talkops).
-    fn spawn(mut command: Command) -> Child {
+    pub fn spawn(mut command: Command) -> Child {
         command.process_group(0);
         let mut child = command.spawn().expect("talkops runs");
         let stdout = Arc::new(Mutex::new(Vec::new()));
@@ -181,7 +182,7 @@ impl Child {
     /// Waits for the child to end and its output to be read, at most [`RUN_TIMEOUT`] in all;
     /// past it, kills the child's process group and fails with the output so far.
     #[track_caller]
-    fn wait(mut self, what: &str) -> std::process::Output {
+    pub fn wait(mut self, what: &str) -> std::process::Output {
         let deadline = Instant::now() + RUN_TIMEOUT;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("talkops can be waited for") {
@@ -208,6 +209,11 @@ impl Child {
             stdout: take(&self.stdout),
             stderr: take(&self.stderr),
         }
+    }
+
+    /// The child's stdin, when the command piped it.
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
     }
 
     #[track_caller]
@@ -926,7 +932,7 @@ impl Invocation {
 }
 
 /// The talkops command line with `args`, quoted for `script -c`.
-fn shell_line(args: &[&str]) -> String {
+pub fn shell_line(args: &[&str]) -> String {
     std::iter::once(env!("CARGO_BIN_EXE_talkops"))
         .chain(args.iter().copied())
         .map(|word| format!("'{}'", word.replace('\'', r"'\''")))

@@ -16,6 +16,7 @@ mod interruptions;
 mod live_validation;
 mod ordering;
 mod plan;
+mod projects;
 mod resilience;
 mod review;
 mod routes;
