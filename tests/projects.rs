@@ -288,6 +288,7 @@ impl Fleet {
             actual, code,
             "talkops {args:?} exited {actual}, expected {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
         );
+        if std::env::var_os("PROJ_DEBUG").is_some() { eprintln!(">>> {args:?} -> {actual}\n{stdout}\n--- stderr\n{stderr}"); }
         let journals = [0, 1].map(|i| self.sims[i].journal().split_off(before[i]));
         Out {
             stdout,
@@ -510,4 +511,810 @@ fn apply_converges_both_environments_each_with_its_own_puts() {
     fleet
         .run(0, &["plan", "--detailed-exitcode"])
         .wrote_nothing();
+}
+
+// ---------------------------------------------------------------------------------------
+// saved plans
+
+/// A fleet whose two environments both change: staging's Night (a-4) gains +14155550300,
+/// production's Support (a-1) gains +14155550301.
+fn both_changing() -> Fleet {
+    Fleet::new()
+        .staging(&night_gains_300())
+        .production(&support_gains_301())
+        .start()
+}
+
+#[test]
+fn a_saved_project_plan_holds_every_environment_sorted_by_name_and_applies_both() {
+    let fleet = both_changing();
+    fleet
+        .run(0, &["plan", "--out", "plan.json"])
+        .wrote_nothing();
+    let saved = std::fs::read_to_string(fleet.dir().join("plan.json")).expect("plan saved");
+    for token in [STAGING_TOKEN, PRODUCTION_TOKEN] {
+        assert!(!saved.contains(token), "a token in the saved plan");
+    }
+    let document: Value = serde_json::from_str(&saved).expect("the saved plan is JSON");
+    assert_eq!(document["format_version"], 1);
+    let environments = document["environments"]
+        .as_array()
+        .expect("an environments array");
+    let names: Vec<&str> = environments
+        .iter()
+        .map(|e| e["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(names, ["production", "staging"], "sorted by name");
+    assert_eq!(
+        environments[0]["plan"]["api_url"],
+        fleet.url(Env::Production).as_str()
+    );
+    assert_eq!(
+        environments[1]["plan"]["api_url"],
+        fleet.url(Env::Staging).as_str()
+    );
+    assert_eq!(environments[0]["plan"]["changes"][0]["agent_id"], "a-1");
+    assert_eq!(environments[1]["plan"]["changes"][0]["agent_id"], "a-4");
+    // `plan --format json` prints the same document.
+    let printed = fleet.run(0, &["plan", "--format", "json"]).json();
+    let printed_names: Vec<&str> = printed["environments"]
+        .as_array()
+        .expect("an environments array")
+        .iter()
+        .map(|e| e["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(printed_names, ["production", "staging"]);
+
+    // A saved plan needs no --auto-approve (as in one environment).
+    let out = fleet.run(0, &["apply", "--plan", "plan.json"]);
+    assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
+    assert_eq!(out.puts(Env::Production), ["/api/v1/agents/a-1/calling"]);
+    fleet
+        .run(0, &["plan", "--detailed-exitcode"])
+        .wrote_nothing();
+}
+
+#[test]
+fn drift_in_production_refuses_the_whole_saved_plan_and_staging_is_not_touched() {
+    let fleet = both_changing();
+    fleet.run(0, &["plan", "--out", "plan.json"]);
+    // Someone changes Support in production behind talkops' back; staging does not drift.
+    assert!(fleet
+        .sim(Env::Production)
+        .set_calling("a-1", "inbound", &["n-100"]));
+    let out = fleet.run(1, &["apply", "--plan", "plan.json"]);
+    out.wrote_nothing().stderr_has(&["production"]);
+    assert_eq!(numbers(&fleet, Env::Staging, "a-4"), ["n-400"]);
+    assert_eq!(numbers(&fleet, Env::Production, "a-1"), ["n-100"]);
+}
+
+#[test]
+fn a_saved_project_plan_whose_config_changed_since_in_one_environment_is_refused() {
+    let fleet = both_changing();
+    fleet.run(0, &["plan", "--out", "plan.json"]);
+    // Staging's config now asks for more than the saved plan holds.
+    fleet.write(
+        "agents/staging/agents.yaml",
+        &night_gains_300().replace(
+            r#"phone_numbers: ["+14155550100", "+14155550101"]"#,
+            r#"phone_numbers: ["+14155550100"]"#,
+        ),
+    );
+    let out = fleet.run(1, &["apply", "--plan", "plan.json"]);
+    out.wrote_nothing().stderr_has(&["environment \"staging\""]);
+    assert_eq!(numbers(&fleet, Env::Production, "a-1"), ["n-100", "n-101"]);
+}
+
+#[test]
+fn a_saved_plan_of_one_kind_is_refused_by_the_other_mode_writing_nothing() {
+    let fleet = both_changing();
+    // A single-environment plan, made with a PATH, TALKOVER_TOKEN and TALKOVER_API_URL.
+    let single_env = [
+        ("TALKOVER_TOKEN", Some(STAGING_TOKEN)),
+        ("TALKOVER_API_URL", Some(&*fleet.url(Env::Staging))),
+    ];
+    fleet.run_env(
+        0,
+        &["plan", "--out", "single.json", "agents/staging"],
+        &single_env,
+    );
+    let single: Value = serde_json::from_str(
+        &std::fs::read_to_string(fleet.dir().join("single.json")).expect("saved"),
+    )
+    .expect("JSON");
+    assert!(single.get("environments").is_none(), "{single}");
+    fleet
+        .run_env(1, &["apply", "--plan", "single.json"], &single_env)
+        .wrote_nothing()
+        .stderr_has(&["single.json"]);
+
+    // A project plan given with PATH arguments (single mode).
+    fleet.run(0, &["plan", "--out", "project.json"]);
+    fleet
+        .run_env(
+            1,
+            &["apply", "--plan", "project.json", "agents/staging"],
+            &single_env,
+        )
+        .wrote_nothing()
+        .stderr_has(&["project.json"]);
+    assert_eq!(numbers(&fleet, Env::Staging, "a-4"), ["n-400"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// --env
+
+#[test]
+fn env_limits_plan_apply_export_and_routes_to_the_named_environment() {
+    let fleet = both_changing();
+    // Production's token variable is not even set: it is not needed.
+    let no_production = [(PRODUCTION_VAR, None)];
+
+    let out = fleet.run_env(2, &["plan", "--env", "staging", "--detailed-exitcode"], &no_production);
+    assert!(out.journal(Env::Production).is_empty());
+    assert!(!out.journal(Env::Staging).is_empty());
+    out.wrote_nothing()
+        .stdout_has(&[&format!("== staging ({}) ==", fleet.url(Env::Staging))]);
+    assert!(!out.stdout.contains("== production"), "{}", out.stdout);
+
+    let out = fleet.run_env(
+        0,
+        &["apply", "--env", "staging", "--auto-approve"],
+        &no_production,
+    );
+    assert!(out.journal(Env::Production).is_empty());
+    assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
+
+    let out = fleet.run_env(0, &["export", "--env", "staging"], &no_production);
+    assert!(out.journal(Env::Production).is_empty());
+    assert!(!out.journal(Env::Staging).is_empty());
+    out.stdout_has(&["+14155550300"]);
+
+    for format in ["text", "json", "csv", "markdown"] {
+        let out = fleet.run_env(
+            0,
+            &["routes", "--env", "staging", "--format", format],
+            &no_production,
+        );
+        assert!(out.journal(Env::Production).is_empty(), "routes --format {format}");
+        assert!(!out.journal(Env::Staging).is_empty());
+        out.wrote_nothing();
+        // Staging's Night now answers +14155550300.
+        out.stdout_has(&["+14155550300", "staging"]);
+        assert!(!out.stdout.contains("production"), "{}", out.stdout);
+    }
+
+    // Production, still unapplied, plans its change.
+    let out = fleet.run(2, &["plan", "--env", "production", "--detailed-exitcode"]);
+    assert!(out.journal(Env::Staging).is_empty());
+    out.stdout_has(&["+14155550301"]);
+}
+
+#[test]
+fn routes_and_export_without_env_cover_the_project_as_documented() {
+    let fleet = both_changing();
+    let out = fleet.run(0, &["routes", "--format", "json"]);
+    let document = out.json();
+    let environments = document["environments"].as_array().expect("environments");
+    let names: Vec<&str> = environments
+        .iter()
+        .map(|e| e["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(names, ["staging", "production"], "project-file order");
+    assert_eq!(environments[0]["api_url"], fleet.url(Env::Staging).as_str());
+    for env in [Env::Staging, Env::Production] {
+        assert!(!out.journal(env).is_empty(), "{env:?} was not read");
+    }
+    let csv = fleet.run(0, &["routes", "--format", "csv"]);
+    let header = csv.stdout.lines().next().expect("a header");
+    assert!(header.starts_with("environment,"), "{header}");
+    assert!(csv.stdout.lines().skip(1).any(|l| l.starts_with("staging,")));
+    assert!(csv.stdout.lines().skip(1).any(|l| l.starts_with("production,")));
+
+    // Export writes one environment: with two, it needs --env.
+    fleet
+        .run(1, &["export"])
+        .requested_nothing()
+        .stderr_has(&["--env", "staging", "production"]);
+}
+
+#[test]
+fn env_misuse_is_an_error_before_any_request() {
+    let fleet = both_changing();
+    let out = fleet.run(1, &["plan", "--env", "x"]);
+    out.requested_nothing()
+        .stderr_has(&["unknown environment \"x\"", "staging, production"]);
+    for args in [
+        &["apply", "--env", "x", "--auto-approve"][..],
+        &["export", "--env", "x"],
+        &["routes", "--env", "x"],
+        &["validate", "--env", "x"],
+    ] {
+        fleet
+            .run(1, args)
+            .requested_nothing()
+            .stderr_has(&["unknown environment \"x\"", "staging, production"]);
+    }
+    // --env and PATH arguments.
+    for args in [
+        &["plan", "--env", "staging", "agents/staging"][..],
+        &["apply", "--env", "staging", "--auto-approve", "agents/staging"],
+        &["validate", "--env", "staging", "agents/staging"],
+    ] {
+        fleet
+            .run_env(1, args, &[("TALKOVER_TOKEN", Some(STAGING_TOKEN))])
+            .requested_nothing()
+            .stderr_has(&["--env"]);
+    }
+    // --api-url: in project mode, URLs come only from the project file.
+    for args in [
+        &["plan", "--api-url", &*fleet.url(Env::Staging)][..],
+        &["apply", "--auto-approve", "--api-url", &*fleet.url(Env::Staging)],
+    ] {
+        fleet
+            .run(1, args)
+            .requested_nothing()
+            .stderr_has(&["--api-url"]);
+    }
+    // --target names agents of one environment.
+    fleet
+        .run(1, &["plan", "--target", "Night"])
+        .requested_nothing()
+        .stderr_has(&["--target", "--env"]);
+    // ...and with one selected, it works.
+    let out = fleet.run(0, &["plan", "--env", "staging", "--target", "Night"]);
+    assert!(out.journal(Env::Production).is_empty());
+}
+
+#[test]
+fn tokens_and_url_of_single_mode_are_ignored_in_project_mode() {
+    // TALKOVER_TOKEN (production's token) and TALKOVER_API_URL (production's URL) would send
+    // staging's plan to production if project mode read them.
+    let fleet = both_changing();
+    let out = fleet.run_env(
+        0,
+        &["apply", "--env", "staging", "--auto-approve"],
+        &[
+            ("TALKOVER_TOKEN", Some(PRODUCTION_TOKEN)),
+            ("TALKOVER_API_URL", Some(&*fleet.url(Env::Production))),
+            (PRODUCTION_VAR, None),
+        ],
+    );
+    assert!(out.journal(Env::Production).is_empty());
+    assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// everything is checked before the first request
+
+#[test]
+fn a_missing_or_empty_token_variable_stops_every_environment_before_any_request() {
+    let fleet = both_changing();
+    for value in [None, Some("")] {
+        for args in [&["plan"][..], &["apply", "--auto-approve"], &["routes"]] {
+            fleet
+                .run_env(1, args, &[(PRODUCTION_VAR, value)])
+                .requested_nothing()
+                .stderr_has(&[PRODUCTION_VAR, "production"]);
+        }
+    }
+}
+
+#[test]
+fn a_missing_token_and_a_bad_file_are_reported_together_before_any_request() {
+    let fleet = Fleet::new()
+        .staging(&night_gains_300())
+        .production(&MATCHING.replace("direction: outbound", "direction: sideways"))
+        .start();
+    for args in [&["plan"][..], &["apply", "--auto-approve"]] {
+        let out = fleet.run_env(1, args, &[(STAGING_VAR, None)]);
+        out.requested_nothing()
+            .stderr_has(&[STAGING_VAR, "sideways", "environment \"production\"", "environment \"staging\""]);
+    }
+    // The bad file alone stops staging too.
+    fleet
+        .run(1, &["apply", "--auto-approve"])
+        .requested_nothing()
+        .stderr_has(&["sideways", "agents/production"]);
+}
+
+#[test]
+fn one_talkover_environment_listed_twice_is_refused_before_any_request() {
+    // Two names, one URL, and their variables hold the same token.
+    let fleet = Fleet::new()
+        .project(
+            "environments:
+  staging:
+    paths: [agents/staging]
+    token_env: TALKOVER_TOKEN_STAGING
+    api_url: {staging}
+  production:
+    paths: [agents/production]
+    token_env: TALKOVER_TOKEN_PRODUCTION
+    api_url: {staging}
+",
+        )
+        .staging(&night_gains_300())
+        .start();
+    let same = [(PRODUCTION_VAR, Some(STAGING_TOKEN))];
+    for args in [&["plan"][..], &["apply", "--auto-approve"]] {
+        fleet
+            .run_env(1, args, &same)
+            .requested_nothing()
+            .stderr_has(&["staging", "production", STAGING_VAR, PRODUCTION_VAR]);
+    }
+    // Different tokens at one URL are two accounts: allowed (production's is refused there).
+    fleet.run(1, &["plan"]).wrote_nothing();
+}
+
+// ---------------------------------------------------------------------------------------
+// an apply that fails in its first environment
+
+#[test]
+fn a_failure_in_staging_stops_before_production_is_touched() {
+    let fleet = Fleet::new()
+        .staging(&night_gains_300())
+        .production(&support_gains_301())
+        .sim(Env::Staging, |config| {
+            config
+                .refused_agents
+                .insert("a-4".to_owned(), "Night is locked".to_owned());
+        })
+        .start();
+    let out = fleet.run(1, &["apply", "--auto-approve"]);
+    assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
+    assert_eq!(out.puts(Env::Production), Vec::<&str>::new());
+    assert!(
+        out.journal(Env::Production).iter().all(|e| e.method == "GET"),
+        "{:?}",
+        out.journal(Env::Production)
+    );
+    let production = position(
+        &out.stdout,
+        &format!("== production ({}) ==", fleet.url(Env::Production)),
+    );
+    assert!(
+        out.stdout[production..].contains("Not applied"),
+        "{}",
+        out.stdout
+    );
+    out.stdout_has(&["not applied: production", "failed: staging"]);
+    assert_eq!(numbers(&fleet, Env::Production, "a-1"), ["n-100", "n-101"]);
+
+    let out = fleet.run(1, &["apply", "--auto-approve", "--format", "json"]);
+    assert_eq!(out.puts(Env::Production), Vec::<&str>::new());
+    let report = out.json();
+    let environments = report["environments"].as_array().expect("environments");
+    assert_eq!(environments.len(), 2);
+    assert_eq!(environments[0]["name"], "staging");
+    assert_eq!(environments[0]["outcome"], "failed");
+    assert!(environments[0]["report"].is_object(), "{report}");
+    assert_eq!(environments[1]["name"], "production");
+    assert_eq!(environments[1]["outcome"], "not_applied");
+    assert!(environments[1]["report"].is_null(), "{report}");
+}
+
+// ---------------------------------------------------------------------------------------
+// markdown
+
+/// `n` outbound agents with long names and no numbers, and `n` free numbers; the config
+/// gives each agent its number: `n` changes, a lot of Markdown.
+fn many_changes(n: usize) -> (Seed, String) {
+    let mut seed = Seed::default();
+    let mut config = String::from("agents:\n");
+    for i in 0..n {
+        seed.phone_numbers.push(SeedPhoneNumber {
+            id: format!("n{i}"),
+            number: format!("+1415{i:07}"),
+            country_code: None,
+            formatted_number: None,
+            r#type: None,
+        });
+        seed.agents.push(SeedAgent {
+            id: format!("agent-{i:04}"),
+            name: format!("Agent with a fairly long descriptive name number {i:04}"),
+            label: None,
+            direction: "outbound".into(),
+            current_status: "published".into(),
+            phone_number_ids: Vec::new(),
+            callback: false,
+        });
+        config.push_str(&format!(
+            "  - id: agent-{i:04}\n    direction: outbound\n    phone_numbers: [\"+1415{i:07}\"]\n"
+        ));
+    }
+    (seed, config)
+}
+
+#[test]
+fn markdown_is_one_comment_with_a_line_per_environment_and_the_unchanged_one_folded() {
+    let fleet = Fleet::new().staging(&night_gains_300()).start();
+    let out = fleet.run(0, &["plan", "--format", "markdown"]);
+    out.wrote_nothing();
+    let md = &out.stdout;
+    assert!(md.starts_with("**talkops plan**"), "{md}");
+    assert_eq!(md.matches("**talkops plan**").count(), 1, "one comment:\n{md}");
+    let staging_line = position(md, "- **staging**");
+    let production_line = position(md, "- **production**");
+    assert!(staging_line < production_line, "project-file order:\n{md}");
+    // Production has no changes: folded; staging's change is shown, not folded.
+    let folded = position(md, "<details><summary><b>production</b>: no changes");
+    assert!(production_line < folded);
+    assert!(
+        !md.contains("<details><summary><b>staging</b>"),
+        "staging has changes and is not folded:\n{md}"
+    );
+    md.find("+14155550300").expect("staging's change is shown");
+    assert!(!md.contains('\x1b'));
+}
+
+#[test]
+fn markdown_of_two_large_environments_stays_within_one_comment() {
+    let (seed, config) = many_changes(1500);
+    let fleet = Fleet::new()
+        .seed(Env::Staging, seed.clone())
+        .seed(Env::Production, seed)
+        .staging(&config)
+        .production(&config)
+        .start();
+    let out = fleet.run(2, &["plan", "--format", "markdown", "--detailed-exitcode"]);
+    let chars = out.stdout.chars().count();
+    assert!(chars <= 65_000, "{chars} characters");
+    assert!(out.stdout.starts_with("**talkops plan**"), "{}", &out.stdout[..200]);
+    // Both environments are summarised even when their details are cut.
+    out.stdout_has(&["- **staging**", "- **production**", "1500 to change"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// environments and validate
+
+#[test]
+fn environments_lists_each_environment_and_whether_its_token_is_set_never_its_value() {
+    let fleet = Fleet::new().start();
+    let out = fleet.run_env(0, &["environments"], &[(PRODUCTION_VAR, None)]);
+    out.requested_nothing();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two environments:\n{}", out.stdout);
+    for (line, (name, var, set)) in lines[1..].iter().zip([
+        ("staging", STAGING_VAR, "yes"),
+        ("production", PRODUCTION_VAR, "no"),
+    ]) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[0], name, "{line}");
+        assert!(words.contains(&var) && words.contains(&set), "{line}");
+    }
+    lines[2]
+        .find(&fleet.url(Env::Production))
+        .expect("production's URL");
+    lines[2]
+        .find("agents/production, agents/shared")
+        .expect("production's paths as written");
+
+    let out = fleet.run_env(
+        0,
+        &["environments", "--format", "json"],
+        &[(STAGING_VAR, Some(""))],
+    );
+    out.requested_nothing();
+    let listing = out.json();
+    assert_eq!(listing["project"], "talkops.yaml");
+    assert_eq!(
+        listing["environments"],
+        serde_json::json!([
+            {
+                "name": "staging",
+                "paths": ["agents/staging"],
+                "token_env": STAGING_VAR,
+                "api_url": fleet.url(Env::Staging),
+                // Empty is not set.
+                "token_set": false,
+            },
+            {
+                "name": "production",
+                "paths": ["agents/production", "agents/shared"],
+                "token_env": PRODUCTION_VAR,
+                "api_url": fleet.url(Env::Production),
+                "token_set": true,
+            },
+        ])
+    );
+}
+
+#[test]
+fn validate_checks_every_environment_offline_without_tokens() {
+    let fleet = Fleet::new().staging(&night_gains_300()).start();
+    let out = fleet.run_env(0, &["validate"], &[(STAGING_VAR, None), (PRODUCTION_VAR, None)]);
+    out.requested_nothing();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "ok: staging: 4 agents in 1 file, no problems found",
+            "ok: production: 4 agents in 2 files, no problems found",
+        ]
+    );
+    let out = fleet.run_env(0, &["validate", "--env", "production"], &[(PRODUCTION_VAR, None)]);
+    assert_eq!(
+        out.stdout,
+        "ok: production: 4 agents in 2 files, no problems found\n"
+    );
+}
+
+#[test]
+fn validate_reports_each_problem_with_its_environment() {
+    let fleet = Fleet::new()
+        .staging(&MATCHING.replace("direction: outbound", "direction: up"))
+        .production(&MATCHING.replace("direction: outbound", "direction: sideways"))
+        .start();
+    let out = fleet.run_env(1, &["validate"], &[(STAGING_VAR, None), (PRODUCTION_VAR, None)]);
+    out.requested_nothing()
+        .stderr_has(&["agents/staging/agents.yaml:5", "agents/production/agents.yaml:5"]);
+
+    let out = fleet.run_env(1, &["validate", "--format", "json"], &[(STAGING_VAR, None)]);
+    let document = out.json();
+    let problems = document["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 2, "{document:#}");
+    let environments: Vec<&Value> = problems.iter().map(|p| &p["environment"]).collect();
+    assert!(environments.contains(&&Value::from("staging")), "{document:#}");
+    assert!(environments.contains(&&Value::from("production")), "{document:#}");
+    for problem in problems {
+        let env = problem["environment"].as_str().expect("an environment");
+        assert!(
+            problem.to_string().contains(&format!("agents/{env}/agents.yaml")),
+            "a problem of {env} names another environment's file: {problem}"
+        );
+    }
+}
+
+#[test]
+fn a_project_file_with_an_unknown_key_is_reported_with_its_line() {
+    let fleet = Fleet::new()
+        .project(
+            "environments:
+  staging:
+    paths: [agents/staging]
+    token_env: TALKOVER_TOKEN_STAGING
+    api_url: {staging}
+  production:
+    paths: [agents/production]
+    token_env: TALKOVER_TOKEN_PRODUCTION
+    api_url: {production}
+    max_change_pecrent: 10
+",
+        )
+        .start();
+    for args in [&["validate"][..], &["plan"], &["apply", "--auto-approve"], &["environments"]] {
+        fleet
+            .run(1, args)
+            .requested_nothing()
+            .stderr_has(&["talkops.yaml:6: environment \"production\"", "max_change_pecrent"]);
+    }
+    let out = fleet.run(1, &["validate", "--format", "json"]);
+    let document = out.json();
+    let problems = document["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{document:#}");
+    assert!(problems[0]["environment"].is_null(), "{document:#}");
+    assert!(
+        problems[0].to_string().contains("max_change_pecrent"),
+        "{document:#}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// finding the project file; the walk skips it
+
+#[test]
+fn a_directory_walk_never_reads_the_project_file_as_agents() {
+    // A project whose only environment reads its own directory, which holds the project
+    // file itself and a `talkops.yml` that is not an agents file either.
+    let fleet = Fleet::new().start();
+    fleet.write(
+        "stage/talkops.yaml",
+        &format!(
+            "environments:\n  staging:\n    paths: [\".\"]\n    token_env: {STAGING_VAR}\n    api_url: {}\n",
+            fleet.url(Env::Staging)
+        ),
+    );
+    fleet.write("stage/talkops.yml", "not: [an agents file\n");
+    fleet.write("stage/agents.yaml", &night_gains_300());
+    let out = fleet.run(0, &["validate", "--project", "stage/talkops.yaml"]);
+    assert_eq!(out.stdout, "ok: staging: 4 agents in 1 file, no problems found\n");
+    // TALKOPS_PROJECT finds it too, and the plan reads the agents only.
+    let out = fleet.run_env(
+        2,
+        &["plan", "--detailed-exitcode"],
+        &[("TALKOPS_PROJECT", Some("stage/talkops.yaml"))],
+    );
+    assert!(out.journal(Env::Production).is_empty());
+    out.wrote_nothing()
+        .stdout_has(&["All environments: 1 to change in 1 of 1 environment"]);
+    // A named project file that does not exist is an error, not a fallback.
+    fleet
+        .run(1, &["plan", "--project", "missing.yaml"])
+        .requested_nothing()
+        .stderr_has(&["missing.yaml"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// snapshot
+
+#[test]
+fn project_plan_text_snapshot() {
+    let fleet = Fleet::new().staging(&night_gains_300()).start();
+    let out = fleet.run(2, &["plan", "--detailed-exitcode"]);
+    let text = out
+        .stdout
+        .replace(&fleet.url(Env::Staging), "[staging-url]")
+        .replace(&fleet.url(Env::Production), "[production-url]");
+    insta::assert_snapshot!("project_plan", text);
+}
+
+// ---------------------------------------------------------------------------------------
+// the prompt
+
+#[test]
+fn apply_asks_once_on_a_terminal_naming_both_environments_then_applies_both() {
+    let fleet = both_changing();
+    let out = fleet.run_terminal(0, &["apply"], "yes\n");
+    let prompt = format!(
+        "Apply these changes to staging ({}) and production ({})?",
+        fleet.url(Env::Staging),
+        fleet.url(Env::Production)
+    );
+    assert_eq!(out.stdout.matches("Apply these changes").count(), 1, "{}", out.stdout);
+    out.stdout_has(&[&prompt, "All environments: applied: staging, production."]);
+    assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
+    assert_eq!(out.puts(Env::Production), ["/api/v1/agents/a-1/calling"]);
+    fleet
+        .run(0, &["plan", "--detailed-exitcode"])
+        .wrote_nothing();
+}
+
+#[test]
+fn apply_answered_no_or_without_a_terminal_writes_nothing() {
+    let fleet = both_changing();
+    fleet.run_terminal(1, &["apply"], "no\n").wrote_nothing();
+    fleet
+        .run(1, &["apply"])
+        .wrote_nothing()
+        .stderr_has(&["--auto-approve"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// guards, per environment
+
+#[test]
+fn each_environment_has_its_own_guard_and_a_flag_overrides_every_one() {
+    // Production's guard trips on one change in four; staging's defaults (30 %, from 10
+    // agents) do not. A refusal anywhere refuses everywhere, before any PUT.
+    let fleet = Fleet::new()
+        .project(
+            "environments:
+  staging:
+    paths: [agents/staging]
+    token_env: TALKOVER_TOKEN_STAGING
+    api_url: {staging}
+  production:
+    paths: [agents/production]
+    token_env: TALKOVER_TOKEN_PRODUCTION
+    api_url: {production}
+    max_change_percent: 10
+    change_guard_min_agents: 1
+",
+        )
+        .staging(&night_gains_300())
+        .production(&support_gains_301())
+        .start();
+    let out = fleet.run(1, &["apply", "--auto-approve"]);
+    out.wrote_nothing().stderr_has(&["environment \"production\""]);
+    assert!(
+        !out.stderr.contains("environment \"staging\""),
+        "staging's guard does not trip:\n{}",
+        out.stderr
+    );
+    // Staging alone passes its own guard.
+    let out = fleet.run(0, &["apply", "--auto-approve", "--env", "staging"]);
+    assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
+    // The command line's threshold overrides the project file's.
+    let out = fleet.run(
+        0,
+        &["apply", "--auto-approve", "--max-change-percent", "50"],
+    );
+    assert_eq!(out.puts(Env::Production), ["/api/v1/agents/a-1/calling"]);
+    assert_eq!(out.puts(Env::Staging), Vec::<&str>::new());
+}
+
+// ---------------------------------------------------------------------------------------
+// more of the surface
+
+#[test]
+fn routes_number_must_be_in_one_environment_at_least() {
+    // +14155550301 is free in staging and, after production's apply, answered there.
+    let fleet = Fleet::new().production(&support_gains_301()).start();
+    fleet.run(0, &["apply", "--auto-approve", "--env", "production"]);
+    let out = fleet.run(0, &["routes", "--format", "csv", "--number", "+14155550301"]);
+    let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert!(
+        rows.iter().any(|r| r.starts_with("production,+14155550301,n-301,")
+            && r.contains("a-1")),
+        "{}",
+        out.stdout
+    );
+    fleet
+        .run(1, &["routes", "--number", "+19995550000"])
+        .wrote_nothing()
+        .stderr_has(&["+19995550000"]);
+}
+
+#[test]
+fn export_out_writes_the_one_environment_named() {
+    let fleet = Fleet::new().start();
+    assert!(fleet
+        .sim(Env::Production)
+        .set_calling("a-4", "inbound", &["n-400", "n-301"]));
+    let out = fleet.run(0, &["export", "--env", "production", "--out", "production.yaml"]);
+    assert!(out.journal(Env::Staging).is_empty());
+    let exported =
+        std::fs::read_to_string(fleet.dir().join("production.yaml")).expect("exported");
+    assert!(exported.contains("+14155550301"), "{exported}");
+    assert!(exported.contains(&fleet.url(Env::Production)), "{exported}");
+}
+
+/// A fleet whose directory has no project file.
+fn without_project_file() -> Fleet {
+    let fleet = Fleet::new().start();
+    std::fs::remove_file(fleet.dir().join("talkops.yaml")).expect("remove the project file");
+    fleet
+}
+
+#[test]
+fn without_a_project_file_env_is_an_error() {
+    let fleet = without_project_file();
+    for args in [
+        &["plan", "--env", "staging"][..],
+        &["apply", "--auto-approve", "--env", "staging"],
+        &["validate", "--env", "staging"],
+        &["export", "--env", "staging"],
+        &["routes", "--env", "staging"],
+    ] {
+        fleet
+            .run_env(1, args, &[("TALKOVER_TOKEN", Some(STAGING_TOKEN))])
+            .requested_nothing()
+            .stderr_has(&["--env"]);
+    }
+    fleet
+        .run(1, &["environments"])
+        .requested_nothing()
+        .stderr_has(&["talkops.yaml"]);
+}
+
+/// BUG: with neither a PATH nor a project file, validate, plan and apply say only "no config
+/// path given: name the files or directories that hold the agents"; the contract asks them
+/// to add "or add a talkops.yaml".
+#[test]
+#[ignore = "BUG: the no-paths error does not mention talkops.yaml (src/desired/load.rs)"]
+fn with_neither_a_path_nor_a_project_file_the_error_suggests_a_project_file() {
+    let fleet = without_project_file();
+    for args in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
+        fleet
+            .run_env(1, args, &[("TALKOVER_TOKEN", Some(STAGING_TOKEN))])
+            .requested_nothing()
+            .stderr_has(&["talkops.yaml"]);
+    }
+}
+
+/// BUG: a 401 in project mode says "the API rejected the token in TALKOVER_TOKEN", a
+/// variable project mode never reads; it must name the environment's own variable.
+#[test]
+#[ignore = "BUG: the 401 message names TALKOVER_TOKEN instead of the environment's token_env (src/api/error.rs)"]
+fn a_refused_token_names_the_environments_own_variable() {
+    let fleet = Fleet::new().start();
+    let out = fleet.run_env(1, &["plan"], &[(PRODUCTION_VAR, Some(STAGING_TOKEN))]);
+    out.wrote_nothing()
+        .stderr_has(&["environment \"production\"", PRODUCTION_VAR]);
+    assert!(
+        !out.stderr.contains("TALKOVER_TOKEN "),
+        "names TALKOVER_TOKEN, which project mode does not read:\n{}",
+        out.stderr
+    );
 }
