@@ -171,7 +171,7 @@ struct Out {
 }
 
 impl Fleet {
-    fn new() -> FleetBuilder {
+    fn builder() -> FleetBuilder {
         FleetBuilder {
             seeds: [standard_seed(), standard_seed()],
             tweaks: [Vec::new(), Vec::new()],
@@ -288,7 +288,6 @@ impl Fleet {
             actual, code,
             "talkops {args:?} exited {actual}, expected {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
         );
-        if std::env::var_os("PROJ_DEBUG").is_some() { eprintln!(">>> {args:?} -> {actual}\n{stdout}\n--- stderr\n{stderr}"); }
         let journals = [0, 1].map(|i| self.sims[i].journal().split_off(before[i]));
         Out {
             stdout,
@@ -403,7 +402,7 @@ fn position(haystack: &str, needle: &str) -> usize {
 
 #[test]
 fn plan_reads_each_environment_with_its_own_token_and_shows_both_in_project_file_order() {
-    let fleet = Fleet::new().staging(&night_gains_300()).start();
+    let fleet = Fleet::builder().staging(&night_gains_300()).start();
     let out = fleet.run(0, &["plan"]);
     for env in [Env::Staging, Env::Production] {
         // Read, each with its own token (the other's is refused with 401), never written.
@@ -425,7 +424,7 @@ fn plan_reads_each_environment_with_its_own_token_and_shows_both_in_project_file
 
 #[test]
 fn detailed_exitcode_is_2_when_one_environment_changes_and_0_when_none_does() {
-    let fleet = Fleet::new().production(&support_gains_301()).start();
+    let fleet = Fleet::builder().production(&support_gains_301()).start();
     fleet
         .run(2, &["plan", "--detailed-exitcode"])
         .wrote_nothing();
@@ -440,7 +439,7 @@ fn detailed_exitcode_is_2_when_one_environment_changes_and_0_when_none_does() {
 
 #[test]
 fn swapped_tokens_are_refused_by_each_simulator_and_nothing_is_written() {
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .staging(&night_gains_300())
         .production(&support_gains_301())
         .start();
@@ -467,7 +466,8 @@ fn swapped_tokens_are_refused_by_each_simulator_and_nothing_is_written() {
         &["apply", "--auto-approve"],
         &[(PRODUCTION_VAR, Some(STAGING_TOKEN))],
     );
-    out.wrote_nothing().stderr_has(&["environment \"production\""]);
+    out.wrote_nothing()
+        .stderr_has(&["environment \"production\""]);
     assert!(
         !out.stderr.contains("environment \"staging\""),
         "{}",
@@ -481,12 +481,15 @@ fn swapped_tokens_are_refused_by_each_simulator_and_nothing_is_written() {
 #[test]
 fn apply_converges_both_environments_each_with_its_own_puts() {
     // Production's Night lives in its second path (agents/shared), and gains a number there.
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .staging(&night_gains_300())
         .production(&support_gains_301().replace(NIGHT, ""))
         .file(
             "agents/shared/shared.yaml",
-            &format!("agents:\n{}", NIGHT.replace(r#""]"#, r#"", "+14155550300"]"#)),
+            &format!(
+                "agents:\n{}",
+                NIGHT.replace(r#""]"#, r#"", "+14155550300"]"#)
+            ),
         )
         .start();
     let out = fleet.run(0, &["apply", "--auto-approve"]);
@@ -496,10 +499,11 @@ fn apply_converges_both_environments_each_with_its_own_puts() {
         ["/api/v1/agents/a-1/calling", "/api/v1/agents/a-4/calling"]
     );
     for env in [Env::Staging, Env::Production] {
-        assert!(out
-            .journal(env)
-            .iter()
-            .all(|e| e.status == 200), "{env:?}: {:?}", out.journal(env));
+        assert!(
+            out.journal(env).iter().all(|e| e.status == 200),
+            "{env:?}: {:?}",
+            out.journal(env)
+        );
     }
     assert_eq!(numbers(&fleet, Env::Staging, "a-4"), ["n-300", "n-400"]);
     assert_eq!(numbers(&fleet, Env::Production, "a-4"), ["n-300", "n-400"]);
@@ -519,7 +523,7 @@ fn apply_converges_both_environments_each_with_its_own_puts() {
 /// A fleet whose two environments both change: staging's Night (a-4) gains +14155550300,
 /// production's Support (a-1) gains +14155550301.
 fn both_changing() -> Fleet {
-    Fleet::new()
+    Fleet::builder()
         .staging(&night_gains_300())
         .production(&support_gains_301())
         .start()
@@ -575,6 +579,73 @@ fn a_saved_project_plan_holds_every_environment_sorted_by_name_and_applies_both(
 }
 
 #[test]
+fn a_saved_project_plan_applies_only_the_environments_env_selects() {
+    let fleet = both_changing();
+    fleet.run(0, &["plan", "--out", "plan.json"]);
+    let out = fleet.run_env(
+        0,
+        &["apply", "--plan", "plan.json", "--env", "staging"],
+        &[(PRODUCTION_VAR, None)],
+    );
+    assert!(out.journal(Env::Production).is_empty());
+    assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
+    // A plan saved for staging only cannot apply production.
+    fleet.run(0, &["plan", "--env", "staging", "--out", "staging.json"]);
+    fleet
+        .run(
+            1,
+            &["apply", "--plan", "staging.json", "--env", "production"],
+        )
+        .requested_nothing()
+        .stderr_has(&["holds no plan for environment \"production\""]);
+}
+
+#[test]
+fn every_environment_of_a_saved_plan_is_checked_before_the_first_put_anywhere() {
+    let fleet = both_changing();
+    fleet.run(0, &["plan", "--out", "plan.json"]);
+    // Production's token is refused: staging, though ready, is not applied.
+    fleet
+        .run_env(
+            1,
+            &["apply", "--plan", "plan.json"],
+            &[(PRODUCTION_VAR, Some(STAGING_TOKEN))],
+        )
+        .wrote_nothing()
+        .stderr_has(&["environment \"production\""]);
+    // Production's token variable is unset: nothing is requested at all.
+    fleet
+        .run_env(
+            1,
+            &["apply", "--plan", "plan.json"],
+            &[(PRODUCTION_VAR, None)],
+        )
+        .requested_nothing()
+        .stderr_has(&[PRODUCTION_VAR]);
+    // Production's URL in the project file is no longer the one the plan was made for.
+    let moved = std::fs::read_to_string(fleet.dir().join("talkops.yaml"))
+        .expect("the project file")
+        .replace(&fleet.url(Env::Production), "http://127.0.0.1:9");
+    fleet.write("talkops.yaml", &moved);
+    fleet
+        .run(1, &["apply", "--plan", "plan.json"])
+        .wrote_nothing()
+        .stderr_has(&["environment \"production\"", "was made against"]);
+    // Production is renamed in the project file: the saved plan's "production" is unknown.
+    let renamed = PROJECT
+        .replace("production:", "prod:")
+        .replace("{staging}", &fleet.url(Env::Staging))
+        .replace("{production}", &fleet.url(Env::Production));
+    fleet.write("talkops.yaml", &renamed);
+    fleet
+        .run(1, &["apply", "--plan", "plan.json"])
+        .requested_nothing()
+        .stderr_has(&["\"production\"", "staging, prod"]);
+    assert_eq!(numbers(&fleet, Env::Staging, "a-4"), ["n-400"]);
+    assert_eq!(numbers(&fleet, Env::Production, "a-1"), ["n-100", "n-101"]);
+}
+
+#[test]
 fn drift_in_production_refuses_the_whole_saved_plan_and_staging_is_not_touched() {
     let fleet = both_changing();
     fleet.run(0, &["plan", "--out", "plan.json"]);
@@ -583,7 +654,15 @@ fn drift_in_production_refuses_the_whole_saved_plan_and_staging_is_not_touched()
         .sim(Env::Production)
         .set_calling("a-1", "inbound", &["n-100"]));
     let out = fleet.run(1, &["apply", "--plan", "plan.json"]);
-    out.wrote_nothing().stderr_has(&["production"]);
+    out.wrote_nothing().stderr_has(&[
+        "environment \"production\"",
+        "changed since the plan was made",
+    ]);
+    assert!(
+        !out.stderr.contains("environment \"staging\""),
+        "staging did not drift:\n{}",
+        out.stderr
+    );
     assert_eq!(numbers(&fleet, Env::Staging, "a-4"), ["n-400"]);
     assert_eq!(numbers(&fleet, Env::Production, "a-1"), ["n-100"]);
 }
@@ -601,7 +680,8 @@ fn a_saved_project_plan_whose_config_changed_since_in_one_environment_is_refused
         ),
     );
     let out = fleet.run(1, &["apply", "--plan", "plan.json"]);
-    out.wrote_nothing().stderr_has(&["environment \"staging\""]);
+    out.wrote_nothing()
+        .stderr_has(&["environment \"staging\"", "not the plan of the config"]);
     assert_eq!(numbers(&fleet, Env::Production, "a-1"), ["n-100", "n-101"]);
 }
 
@@ -626,7 +706,7 @@ fn a_saved_plan_of_one_kind_is_refused_by_the_other_mode_writing_nothing() {
     fleet
         .run_env(1, &["apply", "--plan", "single.json"], &single_env)
         .wrote_nothing()
-        .stderr_has(&["single.json"]);
+        .stderr_has(&["single.json is the plan of one environment"]);
 
     // A project plan given with PATH arguments (single mode).
     fleet.run(0, &["plan", "--out", "project.json"]);
@@ -637,7 +717,7 @@ fn a_saved_plan_of_one_kind_is_refused_by_the_other_mode_writing_nothing() {
             &single_env,
         )
         .wrote_nothing()
-        .stderr_has(&["project.json"]);
+        .stderr_has(&["project.json is a project plan"]);
     assert_eq!(numbers(&fleet, Env::Staging, "a-4"), ["n-400"]);
 }
 
@@ -650,7 +730,11 @@ fn env_limits_plan_apply_export_and_routes_to_the_named_environment() {
     // Production's token variable is not even set: it is not needed.
     let no_production = [(PRODUCTION_VAR, None)];
 
-    let out = fleet.run_env(2, &["plan", "--env", "staging", "--detailed-exitcode"], &no_production);
+    let out = fleet.run_env(
+        2,
+        &["plan", "--env", "staging", "--detailed-exitcode"],
+        &no_production,
+    );
     assert!(out.journal(Env::Production).is_empty());
     assert!(!out.journal(Env::Staging).is_empty());
     out.wrote_nothing()
@@ -676,7 +760,10 @@ fn env_limits_plan_apply_export_and_routes_to_the_named_environment() {
             &["routes", "--env", "staging", "--format", format],
             &no_production,
         );
-        assert!(out.journal(Env::Production).is_empty(), "routes --format {format}");
+        assert!(
+            out.journal(Env::Production).is_empty(),
+            "routes --format {format}"
+        );
         assert!(!out.journal(Env::Staging).is_empty());
         out.wrote_nothing();
         // Staging's Night now answers +14155550300.
@@ -708,8 +795,16 @@ fn routes_and_export_without_env_cover_the_project_as_documented() {
     let csv = fleet.run(0, &["routes", "--format", "csv"]);
     let header = csv.stdout.lines().next().expect("a header");
     assert!(header.starts_with("environment,"), "{header}");
-    assert!(csv.stdout.lines().skip(1).any(|l| l.starts_with("staging,")));
-    assert!(csv.stdout.lines().skip(1).any(|l| l.starts_with("production,")));
+    assert!(csv
+        .stdout
+        .lines()
+        .skip(1)
+        .any(|l| l.starts_with("staging,")));
+    assert!(csv
+        .stdout
+        .lines()
+        .skip(1)
+        .any(|l| l.starts_with("production,")));
 
     // Export writes one environment: with two, it needs --env.
     fleet
@@ -738,7 +833,13 @@ fn env_misuse_is_an_error_before_any_request() {
     // --env and PATH arguments.
     for args in [
         &["plan", "--env", "staging", "agents/staging"][..],
-        &["apply", "--env", "staging", "--auto-approve", "agents/staging"],
+        &[
+            "apply",
+            "--env",
+            "staging",
+            "--auto-approve",
+            "agents/staging",
+        ],
         &["validate", "--env", "staging", "agents/staging"],
     ] {
         fleet
@@ -749,7 +850,12 @@ fn env_misuse_is_an_error_before_any_request() {
     // --api-url: in project mode, URLs come only from the project file.
     for args in [
         &["plan", "--api-url", &*fleet.url(Env::Staging)][..],
-        &["apply", "--auto-approve", "--api-url", &*fleet.url(Env::Staging)],
+        &[
+            "apply",
+            "--auto-approve",
+            "--api-url",
+            &*fleet.url(Env::Staging),
+        ],
     ] {
         fleet
             .run(1, args)
@@ -802,14 +908,18 @@ fn a_missing_or_empty_token_variable_stops_every_environment_before_any_request(
 
 #[test]
 fn a_missing_token_and_a_bad_file_are_reported_together_before_any_request() {
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .staging(&night_gains_300())
         .production(&MATCHING.replace("direction: outbound", "direction: sideways"))
         .start();
     for args in [&["plan"][..], &["apply", "--auto-approve"]] {
         let out = fleet.run_env(1, args, &[(STAGING_VAR, None)]);
-        out.requested_nothing()
-            .stderr_has(&[STAGING_VAR, "sideways", "environment \"production\"", "environment \"staging\""]);
+        out.requested_nothing().stderr_has(&[
+            STAGING_VAR,
+            "sideways",
+            "environment \"production\"",
+            "environment \"staging\"",
+        ]);
     }
     // The bad file alone stops staging too.
     fleet
@@ -821,7 +931,7 @@ fn a_missing_token_and_a_bad_file_are_reported_together_before_any_request() {
 #[test]
 fn one_talkover_environment_listed_twice_is_refused_before_any_request() {
     // Two names, one URL, and their variables hold the same token.
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .project(
             "environments:
   staging:
@@ -852,7 +962,7 @@ fn one_talkover_environment_listed_twice_is_refused_before_any_request() {
 
 #[test]
 fn a_failure_in_staging_stops_before_production_is_touched() {
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .staging(&night_gains_300())
         .production(&support_gains_301())
         .sim(Env::Staging, |config| {
@@ -865,7 +975,9 @@ fn a_failure_in_staging_stops_before_production_is_touched() {
     assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
     assert_eq!(out.puts(Env::Production), Vec::<&str>::new());
     assert!(
-        out.journal(Env::Production).iter().all(|e| e.method == "GET"),
+        out.journal(Env::Production)
+            .iter()
+            .all(|e| e.method == "GET"),
         "{:?}",
         out.journal(Env::Production)
     );
@@ -928,12 +1040,16 @@ fn many_changes(n: usize) -> (Seed, String) {
 
 #[test]
 fn markdown_is_one_comment_with_a_line_per_environment_and_the_unchanged_one_folded() {
-    let fleet = Fleet::new().staging(&night_gains_300()).start();
+    let fleet = Fleet::builder().staging(&night_gains_300()).start();
     let out = fleet.run(0, &["plan", "--format", "markdown"]);
     out.wrote_nothing();
     let md = &out.stdout;
     assert!(md.starts_with("**talkops plan**"), "{md}");
-    assert_eq!(md.matches("**talkops plan**").count(), 1, "one comment:\n{md}");
+    assert_eq!(
+        md.matches("**talkops plan**").count(),
+        1,
+        "one comment:\n{md}"
+    );
     let staging_line = position(md, "- **staging**");
     let production_line = position(md, "- **production**");
     assert!(staging_line < production_line, "project-file order:\n{md}");
@@ -951,7 +1067,7 @@ fn markdown_is_one_comment_with_a_line_per_environment_and_the_unchanged_one_fol
 #[test]
 fn markdown_of_two_large_environments_stays_within_one_comment() {
     let (seed, config) = many_changes(1500);
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .seed(Env::Staging, seed.clone())
         .seed(Env::Production, seed)
         .staging(&config)
@@ -960,7 +1076,11 @@ fn markdown_of_two_large_environments_stays_within_one_comment() {
     let out = fleet.run(2, &["plan", "--format", "markdown", "--detailed-exitcode"]);
     let chars = out.stdout.chars().count();
     assert!(chars <= 65_000, "{chars} characters");
-    assert!(out.stdout.starts_with("**talkops plan**"), "{}", &out.stdout[..200]);
+    assert!(
+        out.stdout.starts_with("**talkops plan**"),
+        "{}",
+        &out.stdout[..200]
+    );
     // Both environments are summarised even when their details are cut.
     out.stdout_has(&["- **staging**", "- **production**", "1500 to change"]);
 }
@@ -970,11 +1090,16 @@ fn markdown_of_two_large_environments_stays_within_one_comment() {
 
 #[test]
 fn environments_lists_each_environment_and_whether_its_token_is_set_never_its_value() {
-    let fleet = Fleet::new().start();
+    let fleet = Fleet::builder().start();
     let out = fleet.run_env(0, &["environments"], &[(PRODUCTION_VAR, None)]);
     out.requested_nothing();
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "a header and two environments:\n{}", out.stdout);
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and two environments:\n{}",
+        out.stdout
+    );
     for (line, (name, var, set)) in lines[1..].iter().zip([
         ("staging", STAGING_VAR, "yes"),
         ("production", PRODUCTION_VAR, "no"),
@@ -1022,8 +1147,12 @@ fn environments_lists_each_environment_and_whether_its_token_is_set_never_its_va
 
 #[test]
 fn validate_checks_every_environment_offline_without_tokens() {
-    let fleet = Fleet::new().staging(&night_gains_300()).start();
-    let out = fleet.run_env(0, &["validate"], &[(STAGING_VAR, None), (PRODUCTION_VAR, None)]);
+    let fleet = Fleet::builder().staging(&night_gains_300()).start();
+    let out = fleet.run_env(
+        0,
+        &["validate"],
+        &[(STAGING_VAR, None), (PRODUCTION_VAR, None)],
+    );
     out.requested_nothing();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(
@@ -1033,7 +1162,11 @@ fn validate_checks_every_environment_offline_without_tokens() {
             "ok: production: 4 agents in 2 files, no problems found",
         ]
     );
-    let out = fleet.run_env(0, &["validate", "--env", "production"], &[(PRODUCTION_VAR, None)]);
+    let out = fleet.run_env(
+        0,
+        &["validate", "--env", "production"],
+        &[(PRODUCTION_VAR, None)],
+    );
     assert_eq!(
         out.stdout,
         "ok: production: 4 agents in 2 files, no problems found\n"
@@ -1042,25 +1175,39 @@ fn validate_checks_every_environment_offline_without_tokens() {
 
 #[test]
 fn validate_reports_each_problem_with_its_environment() {
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .staging(&MATCHING.replace("direction: outbound", "direction: up"))
         .production(&MATCHING.replace("direction: outbound", "direction: sideways"))
         .start();
-    let out = fleet.run_env(1, &["validate"], &[(STAGING_VAR, None), (PRODUCTION_VAR, None)]);
-    out.requested_nothing()
-        .stderr_has(&["agents/staging/agents.yaml:5", "agents/production/agents.yaml:5"]);
+    let out = fleet.run_env(
+        1,
+        &["validate"],
+        &[(STAGING_VAR, None), (PRODUCTION_VAR, None)],
+    );
+    out.requested_nothing().stderr_has(&[
+        "agents/staging/agents.yaml:5",
+        "agents/production/agents.yaml:5",
+    ]);
 
     let out = fleet.run_env(1, &["validate", "--format", "json"], &[(STAGING_VAR, None)]);
     let document = out.json();
     let problems = document["problems"].as_array().expect("problems");
     assert_eq!(problems.len(), 2, "{document:#}");
     let environments: Vec<&Value> = problems.iter().map(|p| &p["environment"]).collect();
-    assert!(environments.contains(&&Value::from("staging")), "{document:#}");
-    assert!(environments.contains(&&Value::from("production")), "{document:#}");
+    assert!(
+        environments.contains(&&Value::from("staging")),
+        "{document:#}"
+    );
+    assert!(
+        environments.contains(&&Value::from("production")),
+        "{document:#}"
+    );
     for problem in problems {
         let env = problem["environment"].as_str().expect("an environment");
         assert!(
-            problem.to_string().contains(&format!("agents/{env}/agents.yaml")),
+            problem
+                .to_string()
+                .contains(&format!("agents/{env}/agents.yaml")),
             "a problem of {env} names another environment's file: {problem}"
         );
     }
@@ -1068,7 +1215,7 @@ fn validate_reports_each_problem_with_its_environment() {
 
 #[test]
 fn a_project_file_with_an_unknown_key_is_reported_with_its_line() {
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .project(
             "environments:
   staging:
@@ -1083,11 +1230,16 @@ fn a_project_file_with_an_unknown_key_is_reported_with_its_line() {
 ",
         )
         .start();
-    for args in [&["validate"][..], &["plan"], &["apply", "--auto-approve"], &["environments"]] {
-        fleet
-            .run(1, args)
-            .requested_nothing()
-            .stderr_has(&["talkops.yaml:6: environment \"production\"", "max_change_pecrent"]);
+    for args in [
+        &["validate"][..],
+        &["plan"],
+        &["apply", "--auto-approve"],
+        &["environments"],
+    ] {
+        fleet.run(1, args).requested_nothing().stderr_has(&[
+            "talkops.yaml:6: environment \"production\"",
+            "max_change_pecrent",
+        ]);
     }
     let out = fleet.run(1, &["validate", "--format", "json"]);
     let document = out.json();
@@ -1107,7 +1259,7 @@ fn a_project_file_with_an_unknown_key_is_reported_with_its_line() {
 fn a_directory_walk_never_reads_the_project_file_as_agents() {
     // A project whose only environment reads its own directory, which holds the project
     // file itself and a `talkops.yml` that is not an agents file either.
-    let fleet = Fleet::new().start();
+    let fleet = Fleet::builder().start();
     fleet.write(
         "stage/talkops.yaml",
         &format!(
@@ -1118,7 +1270,10 @@ fn a_directory_walk_never_reads_the_project_file_as_agents() {
     fleet.write("stage/talkops.yml", "not: [an agents file\n");
     fleet.write("stage/agents.yaml", &night_gains_300());
     let out = fleet.run(0, &["validate", "--project", "stage/talkops.yaml"]);
-    assert_eq!(out.stdout, "ok: staging: 4 agents in 1 file, no problems found\n");
+    assert_eq!(
+        out.stdout,
+        "ok: staging: 4 agents in 1 file, no problems found\n"
+    );
     // TALKOPS_PROJECT finds it too, and the plan reads the agents only.
     let out = fleet.run_env(
         2,
@@ -1140,7 +1295,7 @@ fn a_directory_walk_never_reads_the_project_file_as_agents() {
 
 #[test]
 fn project_plan_text_snapshot() {
-    let fleet = Fleet::new().staging(&night_gains_300()).start();
+    let fleet = Fleet::builder().staging(&night_gains_300()).start();
     let out = fleet.run(2, &["plan", "--detailed-exitcode"]);
     let text = out
         .stdout
@@ -1161,7 +1316,12 @@ fn apply_asks_once_on_a_terminal_naming_both_environments_then_applies_both() {
         fleet.url(Env::Staging),
         fleet.url(Env::Production)
     );
-    assert_eq!(out.stdout.matches("Apply these changes").count(), 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("Apply these changes").count(),
+        1,
+        "{}",
+        out.stdout
+    );
     out.stdout_has(&[&prompt, "All environments: applied: staging, production."]);
     assert_eq!(out.puts(Env::Staging), ["/api/v1/agents/a-4/calling"]);
     assert_eq!(out.puts(Env::Production), ["/api/v1/agents/a-1/calling"]);
@@ -1187,7 +1347,7 @@ fn apply_answered_no_or_without_a_terminal_writes_nothing() {
 fn each_environment_has_its_own_guard_and_a_flag_overrides_every_one() {
     // Production's guard trips on one change in four; staging's defaults (30 %, from 10
     // agents) do not. A refusal anywhere refuses everywhere, before any PUT.
-    let fleet = Fleet::new()
+    let fleet = Fleet::builder()
         .project(
             "environments:
   staging:
@@ -1206,7 +1366,8 @@ fn each_environment_has_its_own_guard_and_a_flag_overrides_every_one() {
         .production(&support_gains_301())
         .start();
     let out = fleet.run(1, &["apply", "--auto-approve"]);
-    out.wrote_nothing().stderr_has(&["environment \"production\""]);
+    out.wrote_nothing()
+        .stderr_has(&["environment \"production\"", "guard"]);
     assert!(
         !out.stderr.contains("environment \"staging\""),
         "staging's guard does not trip:\n{}",
@@ -1230,13 +1391,16 @@ fn each_environment_has_its_own_guard_and_a_flag_overrides_every_one() {
 #[test]
 fn routes_number_must_be_in_one_environment_at_least() {
     // +14155550301 is free in staging and, after production's apply, answered there.
-    let fleet = Fleet::new().production(&support_gains_301()).start();
+    let fleet = Fleet::builder().production(&support_gains_301()).start();
     fleet.run(0, &["apply", "--auto-approve", "--env", "production"]);
-    let out = fleet.run(0, &["routes", "--format", "csv", "--number", "+14155550301"]);
+    let out = fleet.run(
+        0,
+        &["routes", "--format", "csv", "--number", "+14155550301"],
+    );
     let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
     assert!(
-        rows.iter().any(|r| r.starts_with("production,+14155550301,n-301,")
-            && r.contains("a-1")),
+        rows.iter()
+            .any(|r| r.starts_with("production,+14155550301,n-301,") && r.contains("a-1")),
         "{}",
         out.stdout
     );
@@ -1248,21 +1412,23 @@ fn routes_number_must_be_in_one_environment_at_least() {
 
 #[test]
 fn export_out_writes_the_one_environment_named() {
-    let fleet = Fleet::new().start();
+    let fleet = Fleet::builder().start();
     assert!(fleet
         .sim(Env::Production)
         .set_calling("a-4", "inbound", &["n-400", "n-301"]));
-    let out = fleet.run(0, &["export", "--env", "production", "--out", "production.yaml"]);
+    let out = fleet.run(
+        0,
+        &["export", "--env", "production", "--out", "production.yaml"],
+    );
     assert!(out.journal(Env::Staging).is_empty());
-    let exported =
-        std::fs::read_to_string(fleet.dir().join("production.yaml")).expect("exported");
+    let exported = std::fs::read_to_string(fleet.dir().join("production.yaml")).expect("exported");
     assert!(exported.contains("+14155550301"), "{exported}");
     assert!(exported.contains(&fleet.url(Env::Production)), "{exported}");
 }
 
 /// A fleet whose directory has no project file.
 fn without_project_file() -> Fleet {
-    let fleet = Fleet::new().start();
+    let fleet = Fleet::builder().start();
     std::fs::remove_file(fleet.dir().join("talkops.yaml")).expect("remove the project file");
     fleet
 }
@@ -1308,7 +1474,7 @@ fn with_neither_a_path_nor_a_project_file_the_error_suggests_a_project_file() {
 #[test]
 #[ignore = "BUG: the 401 message names TALKOVER_TOKEN instead of the environment's token_env (src/api/error.rs)"]
 fn a_refused_token_names_the_environments_own_variable() {
-    let fleet = Fleet::new().start();
+    let fleet = Fleet::builder().start();
     let out = fleet.run_env(1, &["plan"], &[(PRODUCTION_VAR, Some(STAGING_TOKEN))]);
     out.wrote_nothing()
         .stderr_has(&["environment \"production\"", PRODUCTION_VAR]);
@@ -1317,4 +1483,18 @@ fn a_refused_token_names_the_environments_own_variable() {
         "names TALKOVER_TOKEN, which project mode does not read:\n{}",
         out.stderr
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// demo
+
+#[test]
+fn demo_ignores_a_project_file_and_its_environments() {
+    // `talkops demo` runs its own simulator: a project file in the directory changes
+    // nothing, and neither environment hears from it (tests/demo.rs covers the demo itself).
+    let fleet = both_changing();
+    let out = fleet.run_env(0, &["demo"], &[(STAGING_VAR, None), (PRODUCTION_VAR, None)]);
+    out.requested_nothing().stdout_has(&[
+        "Apply complete: 4 changed, 0 failed, 0 skipped, 1 unchanged, 2 not managed (4 PUTs).",
+    ]);
 }
