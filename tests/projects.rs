@@ -930,7 +930,8 @@ fn a_missing_token_and_a_bad_file_are_reported_together_before_any_request() {
 
 #[test]
 fn one_talkover_environment_listed_twice_is_refused_before_any_request() {
-    // Two names, one URL, and their variables hold the same token.
+    // Two names, one URL (spelt with and without a trailing slash), and their variables
+    // hold the same token.
     let fleet = Fleet::builder()
         .project(
             "environments:
@@ -941,7 +942,7 @@ fn one_talkover_environment_listed_twice_is_refused_before_any_request() {
   production:
     paths: [agents/production]
     token_env: TALKOVER_TOKEN_PRODUCTION
-    api_url: {staging}
+    api_url: {staging}/
 ",
         )
         .staging(&night_gains_300())
@@ -1454,11 +1455,7 @@ fn without_a_project_file_env_is_an_error() {
         .stderr_has(&["talkops.yaml"]);
 }
 
-/// BUG: with neither a PATH nor a project file, validate, plan and apply say only "no config
-/// path given: name the files or directories that hold the agents"; the contract asks them
-/// to add "or add a talkops.yaml".
 #[test]
-#[ignore = "BUG: the no-paths error does not mention talkops.yaml (src/desired/load.rs)"]
 fn with_neither_a_path_nor_a_project_file_the_error_suggests_a_project_file() {
     let fleet = without_project_file();
     for args in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
