@@ -31,7 +31,7 @@ impl Settings {
         client: ClientOptions,
     ) -> Result<Settings, SettingsError> {
         let token = match std::env::var(var) {
-            Ok(token) if !token.trim().is_empty() => Token::new(token.trim()),
+            Ok(token) if !token.trim().is_empty() => Token::from_variable(var, token.trim()),
             Ok(_) => return Err(SettingsError::TokenEmpty(var.to_owned())),
             Err(std::env::VarError::NotPresent) => {
                 return Err(SettingsError::TokenNotSet(var.to_owned()))

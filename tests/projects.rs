@@ -1469,7 +1469,6 @@ fn with_neither_a_path_nor_a_project_file_the_error_suggests_a_project_file() {
 /// BUG: a 401 in project mode says "the API rejected the token in TALKOVER_TOKEN", a
 /// variable project mode never reads; it must name the environment's own variable.
 #[test]
-#[ignore = "BUG: the 401 message names TALKOVER_TOKEN instead of the environment's token_env (src/api/error.rs)"]
 fn a_refused_token_names_the_environments_own_variable() {
     let fleet = Fleet::builder().start();
     let out = fleet.run_env(1, &["plan"], &[(PRODUCTION_VAR, Some(STAGING_TOKEN))]);

@@ -572,8 +572,7 @@ impl Client {
             };
         }
         let text = String::from_utf8_lossy(&body);
-        let error =
-            ApiError::from_response(call.to_owned(), status.as_u16(), &text, self.token.expose());
+        let error = ApiError::from_response(call.to_owned(), status.as_u16(), &text, &self.token);
         if status.as_u16() == 429 || status.is_server_error() {
             Attempt::Retryable { error, retry_after }
         } else {

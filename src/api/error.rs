@@ -7,8 +7,13 @@ use super::wire::ErrorBody;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 401: the token is missing, wrong or regenerated.
-    #[error("{call}: the API rejected the token in TALKOVER_TOKEN (401: {message}); check that it is the current token of this environment")]
-    Unauthenticated { call: String, message: String },
+    #[error("{call}: the API rejected the token in {variable} (401: {message}); check that it is the current token of this environment")]
+    Unauthenticated {
+        call: String,
+        message: String,
+        /// The variable the token came from.
+        variable: String,
+    },
     /// 403 or 404: the resource is not manageable with this token.
     #[error("{call}: {status} {message}")]
     NotFound {
@@ -99,9 +104,14 @@ impl ApiError {
     pub(crate) fn scrubbed(self, token: &str) -> ApiError {
         let clean = |text: String| scrub(&text, token);
         match self {
-            ApiError::Unauthenticated { call, message } => ApiError::Unauthenticated {
+            ApiError::Unauthenticated {
+                call,
+                message,
+                variable,
+            } => ApiError::Unauthenticated {
                 call: clean(call),
                 message: clean(message),
+                variable,
             },
             ApiError::NotFound {
                 call,
@@ -177,11 +187,20 @@ impl ApiError {
 
     /// Builds the error for a non-success response, reading the server's message from any of
     /// the documented body shapes and keeping non-JSON text as it is.
-    pub(crate) fn from_response(call: String, status: u16, body: &str, token: &str) -> ApiError {
+    pub(crate) fn from_response(
+        call: String,
+        status: u16,
+        body: &str,
+        token: &super::Token,
+    ) -> ApiError {
         let (message, code) = server_reason(body);
-        let message = scrub(&message, token);
+        let message = scrub(&message, token.expose());
         match status {
-            401 => ApiError::Unauthenticated { call, message },
+            401 => ApiError::Unauthenticated {
+                call,
+                message,
+                variable: token.variable().to_owned(),
+            },
             403 | 404 => ApiError::NotFound {
                 call,
                 status,
@@ -289,10 +308,12 @@ mod tests {
             "GET /api/v1/agents".into(),
             401,
             r#"{"message": "bad token talq_secret"}"#,
-            "talq_secret",
+            &super::super::Token::from_variable("TOKEN_STAGING", "talq_secret"),
         );
         let text = error.to_string();
         assert!(!text.contains("talq_secret"), "{text}");
         assert!(text.contains("[redacted]"), "{text}");
+        // The message names the variable the token came from.
+        assert!(text.contains("the token in TOKEN_STAGING"), "{text}");
     }
 }

@@ -21,16 +21,34 @@ pub use tls::SetupError;
 /// The API token. It has no `Display`, its `Debug` is redacted, and it is only ever read to
 /// build the `Authorization` header (marked sensitive there).
 #[derive(Clone)]
-pub struct Token(String);
+pub struct Token {
+    secret: String,
+    /// The environment variable it was read from, for messages (a rejected token).
+    variable: String,
+}
 
 impl Token {
+    /// A token read from `TALKOVER_TOKEN`.
     pub fn new(token: impl Into<String>) -> Token {
-        Token(token.into())
+        Token::from_variable(crate::settings::TOKEN_VAR, token)
+    }
+
+    /// A token read from the variable `variable` (a project environment's `token_env`).
+    pub fn from_variable(variable: &str, token: impl Into<String>) -> Token {
+        Token {
+            secret: token.into(),
+            variable: variable.to_owned(),
+        }
     }
 
     /// The secret itself: for the Authorization header and for scrubbing server text only.
     pub(crate) fn expose(&self) -> &str {
-        &self.0
+        &self.secret
+    }
+
+    /// The variable the token was read from.
+    pub fn variable(&self) -> &str {
+        &self.variable
     }
 }
 
