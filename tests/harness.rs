@@ -216,6 +216,27 @@ impl Child {
         self.child.stdin.take()
     }
 
+    /// Sends the signal `name` (e.g. `TERM`) to the child.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits, at most [`RUN_TIMEOUT`], until the child has written `text` to stderr.
+    #[track_caller]
+    pub fn wait_for_stderr(&mut self, text: &str) {
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        while !String::from_utf8_lossy(&self.stderr.lock().expect("output buffer")).contains(text) {
+            if Instant::now() >= deadline {
+                self.kill_and_fail(&format!("waiting for {text:?} on stderr"));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
     #[track_caller]
     fn kill_and_fail(&mut self, what: &str) -> ! {
         // The whole group: `script` leaves talkops behind it otherwise.

@@ -233,11 +233,38 @@ impl Fleet {
         &self,
         code: i32,
         args: &[&str],
-        mut command: Command,
+        command: Command,
         vars: &[(&str, Option<&str>)],
         input: Option<&str>,
     ) -> Out {
         let before = self.sims.each_ref().map(|sim| sim.journal().len());
+        let mut child = self.spawn_with(command, vars, input.is_some());
+        if let (Some(input), Some(mut stdin)) = (input, child.take_stdin()) {
+            let input = input.as_bytes().to_vec();
+            // A thread, so that a talkops that never reads cannot block the test past the
+            // harness' timeout.
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        self.finish(code, args, child, before)
+    }
+
+    /// Starts talkops with both token variables set, without waiting for it: for the tests
+    /// that signal it mid-run. Returns it and where each journal stood.
+    fn spawn(&self, args: &[&str]) -> (Child, [usize; 2]) {
+        let before = self.sims.each_ref().map(|sim| sim.journal().len());
+        let mut command = Command::new(env!("CARGO_BIN_EXE_talkops"));
+        command.args(args);
+        (self.spawn_with(command, &[], false), before)
+    }
+
+    fn spawn_with(
+        &self,
+        mut command: Command,
+        vars: &[(&str, Option<&str>)],
+        stdin: bool,
+    ) -> Child {
         command
             .current_dir(self.dir())
             .env(STAGING_VAR, STAGING_TOKEN)
@@ -252,26 +279,19 @@ impl Fleet {
             .env("TERM", "xterm")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            });
+            .stdin(if stdin { Stdio::piped() } else { Stdio::null() });
         for (key, value) in vars {
             match value {
                 Some(value) => command.env(key, value),
                 None => command.env_remove(key),
             };
         }
-        let mut child = Child::spawn(command);
-        if let (Some(input), Some(mut stdin)) = (input, child.take_stdin()) {
-            let input = input.as_bytes().to_vec();
-            // A thread, so that a talkops that never reads cannot block the test past the
-            // harness' timeout.
-            std::thread::spawn(move || {
-                let _ = stdin.write_all(&input);
-            });
-        }
+        Child::spawn(command)
+    }
+
+    /// Waits for a run to end; asserts its exit `code` and that no token leaked.
+    #[track_caller]
+    fn finish(&self, code: i32, args: &[&str], child: Child, before: [usize; 2]) -> Out {
         let output = child.wait("talkops");
         let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
         let stderr = String::from_utf8(output.stderr).expect("utf-8 stderr");
@@ -1493,4 +1513,48 @@ fn demo_ignores_a_project_file_and_its_environments() {
     out.requested_nothing().stdout_has(&[
         "Apply complete: 4 changed, 0 failed, 0 skipped, 1 unchanged, 2 not managed (4 PUTs).",
     ]);
+}
+
+/// SIGTERM while the first environment applies (CI cancelling the job): its PUTs in flight
+/// finish, no new one starts, and the next environment gets no PUT at all; the report says
+/// so, and the run fails.
+#[test]
+fn an_interrupt_during_the_first_environment_leaves_the_next_untouched() {
+    let fleet = Fleet::builder()
+        .staging(&night_gains_300())
+        .production(&support_gains_301())
+        // Slow enough that the signal lands while staging's PUT is in flight.
+        .sim(Env::Staging, |config| {
+            config.latency = std::time::Duration::from_millis(1500)
+        })
+        .start();
+    let args = ["apply", "--auto-approve"];
+    let (mut child, before) = fleet.spawn(&args);
+    // Printed once the signal handlers are in place, just before staging's first PUT.
+    child.wait_for_stderr("Applying environment staging");
+    child.signal("TERM");
+    let out = fleet.finish(1, &args, child, before);
+    assert_eq!(
+        out.puts(Env::Production),
+        Vec::<&str>::new(),
+        "production must get no PUT after an interrupt in staging"
+    );
+    assert!(
+        out.journal(Env::Production)
+            .iter()
+            .all(|e| e.method == "GET"),
+        "{:?}",
+        out.journal(Env::Production)
+    );
+    assert!(
+        out.stdout
+            .contains("Not applied: the apply was interrupted during environment staging"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("not applied: production"),
+        "{}",
+        out.stdout
+    );
 }
