@@ -16,9 +16,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Arguments {
     #[command(subcommand)]
     pub command: Command,
-    /// The project file listing the environments (default: talkops.yaml in the current
-    /// directory, when it exists). Used only when no config PATH is given.
-    #[arg(long, global = true, env = "TALKOPS_PROJECT", value_name = "FILE")]
+    /// The project file listing the environments [default: $TALKOPS_PROJECT, else
+    /// talkops.yaml in the current directory, when it exists]. Used only when no config
+    /// PATH is given.
+    #[arg(long, global = true, value_name = "FILE")]
     pub project: Option<PathBuf>,
 }
 
@@ -188,6 +189,11 @@ pub struct ApiArgs {
     /// The most seconds one request may spend waiting between its retries, in all.
     #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = seconds)]
     pub max_retry_wait: Duration,
+    /// With a project file: also send an environment's token to this API host
+    /// (repeatable; also TALKOPS_ALLOW_API_HOSTS, comma-separated). Without it, a project
+    /// environment's api_url must be app.talkover.ai or loopback.
+    #[arg(long, value_name = "HOST")]
+    pub allow_api_host: Vec<String>,
     /// Log each request, retry and rate-limit pause to stderr.
     #[arg(short, long)]
     pub verbose: bool,

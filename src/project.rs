@@ -92,12 +92,16 @@ impl Project {
     }
 }
 
-/// Where the project file is, if there is one: `explicit` (`--project`, or the
-/// `TALKOPS_PROJECT` variable, which clap reads), else `talkops.yaml` in the current
+/// Where the project file is, if there is one: `explicit` (`--project`), else the
+/// `TALKOPS_PROJECT` variable (when not empty), else `talkops.yaml` in the current
 /// directory. A file named explicitly must exist; that is checked when it is loaded.
 pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
-    match explicit {
-        Some(path) => Some(path.to_path_buf()),
+    // An empty variable is an unset one (CI sets variables to "" when their source is unset).
+    let from_var = std::env::var_os(PROJECT_VAR)
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from);
+    match explicit.map(Path::to_path_buf).or(from_var) {
+        Some(path) => Some(path),
         None => {
             let default = PathBuf::from(DEFAULT_FILE);
             // Whatever it is (a file, a dangling link, a directory): present means project
@@ -112,6 +116,14 @@ pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
 
 /// Reads and parses the project file.
 pub fn load(path: &Path) -> Result<Project, Invalid> {
+    // A directory would be walked for its YAML files; a project file is one file.
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(Invalid(vec![Diagnostic::file(
+            Code::Unreadable,
+            path.display().to_string(),
+            "is a directory: the project file is one YAML file (talkops.yaml)",
+        )]));
+    }
     let (files, mut problems) = desired::read_sources(&[path.to_path_buf()]);
     let Some(file) = files.into_iter().next() else {
         if problems.is_empty() {
@@ -200,6 +212,7 @@ pub fn parse(name: &str, text: &str, base: &Path, file: &Path) -> Result<Project
             return Err(Invalid(problems));
         }
     };
+    let lines = environment_lines(text);
     let mut parsed = Vec::new();
     for (index, (key, settings)) in entries.iter().enumerate() {
         let env_name = match key {
@@ -217,7 +230,7 @@ pub fn parse(name: &str, text: &str, base: &Path, file: &Path) -> Result<Project
                 continue;
             }
         };
-        let line = key_line(text, &env_name);
+        let line = lines.get(env_name.as_str()).copied();
         if let Some(env) = parse_environment(name, line, &env_name, settings, base, &mut problems) {
             parsed.push(env);
         }
@@ -247,6 +260,65 @@ pub fn parse(name: &str, text: &str, base: &Path, file: &Path) -> Result<Project
     }
 }
 
+/// The variable that allows other API hosts, as `--allow-api-host` does (comma-separated).
+pub const ALLOW_HOSTS_VAR: &str = "TALKOPS_ALLOW_API_HOSTS";
+
+/// Whether this environment's token may be sent to its `api_url`. The project file is data
+/// that a pull request can change, and it decides where each token goes: so its URL must be
+/// Talkover's own host or loopback, or a host allowed where the project file cannot reach
+/// (`--allow-api-host` on the command line, or `TALKOPS_ALLOW_API_HOSTS`, set in the CI
+/// recipe or the shell).
+pub fn check_host(env: &Environment, allowed: &[String]) -> Result<(), String> {
+    let Ok(url) = reqwest::Url::parse(&env.api_url) else {
+        return Err(format!(
+            "environment {:?}: api_url is not a valid URL",
+            env.name
+        ));
+    };
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let talkover = reqwest::Url::parse(DEFAULT_API_URL)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let shown = host.trim_start_matches('[').trim_end_matches(']');
+    if host == talkover
+        || loopback
+        || allowed.iter().any(|a| {
+            a.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .eq_ignore_ascii_case(shown)
+        })
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "environment {:?}: api_url's host {shown:?} is not {talkover}, and the project file alone cannot send {} there (anyone who can edit the file could redirect the token): allow the host where the file cannot reach, with --allow-api-host {shown} or {ALLOW_HOSTS_VAR}={shown}",
+        env.name, env.token_env
+    ))
+}
+
+/// The hosts allowed by `--allow-api-host` and `TALKOPS_ALLOW_API_HOSTS`.
+pub fn allowed_hosts(flags: &[String]) -> Vec<String> {
+    let mut hosts = flags.to_vec();
+    if let Ok(value) = std::env::var(ALLOW_HOSTS_VAR) {
+        hosts.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    hosts
+}
+
 /// The API URL as compared between environments: parsed (so the host's case, a default
 /// port and a trailing slash do not make two spellings of one API look like two).
 pub fn same_api_key(api_url: &str) -> String {
@@ -264,7 +336,14 @@ fn environment_problem(
     message: String,
 ) -> Diagnostic {
     Diagnostic {
-        entry: Some(format!("environment {env:?}")),
+        entry: Some(format!(
+            "environment {:?}",
+            if env.len() > MAX_NAME {
+                format!("{}...", env.chars().take(MAX_NAME).collect::<String>())
+            } else {
+                env.to_owned()
+            }
+        )),
         ..Diagnostic::at(code, file, line, None, message)
     }
 }
@@ -285,7 +364,7 @@ fn parse_environment(
     if !valid_name(name) {
         problem(
             Code::InvalidValue,
-            "an environment name has letters, digits, `-` and `_`, and starts with a letter or digit".to_owned(),
+            format!("an environment name has letters, digits, `-` and `_`, starts with a letter or digit, and is at most {MAX_NAME} characters long"),
         );
     }
     let Value::Mapping(map) = settings else {
@@ -492,7 +571,13 @@ fn suggestion(key: &Value, known: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// The longest environment name: names head sections and comment lines.
+const MAX_NAME: usize = 64;
+
 fn valid_name(name: &str) -> bool {
+    if name.len() > MAX_NAME {
+        return false;
+    }
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -506,23 +591,39 @@ fn valid_variable(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The 1-based line of an environment's key under `environments:`, found by scanning the
-/// text (the YAML value carries no positions); `None` when it cannot be told.
-fn key_line(text: &str, name: &str) -> Option<usize> {
+/// The 1-based line of each environment's key under `environments:`, found in one pass over
+/// the text (the YAML value carries no positions): the keys indented like the first line
+/// after `environments:`. An environment whose line cannot be told is left out.
+fn environment_lines(text: &str) -> BTreeMap<&str, usize> {
+    let mut found = BTreeMap::new();
     let mut lines = text.lines().enumerate();
-    lines.find(|(_, line)| line.trim_end().starts_with("environments:"))?;
-    let keys = [
-        format!("{name}:"),
-        format!("\"{name}\":"),
-        format!("'{name}':"),
-    ];
-    lines
-        .find(|(_, line)| {
-            let indented = line.starts_with([' ', '\t']);
-            let trimmed = line.trim_start();
-            indented && keys.iter().any(|key| trimmed.starts_with(key.as_str()))
-        })
-        .map(|(number, _)| number + 1)
+    if lines
+        .find(|(_, line)| line.trim_end().starts_with("environments:"))
+        .is_none()
+    {
+        return found;
+    }
+    let mut indent = None;
+    for (number, line) in lines {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let here = line.len() - trimmed.len();
+        if here == 0 {
+            break;
+        }
+        match indent {
+            None => indent = Some(here),
+            Some(level) if here != level => continue,
+            Some(_) => {}
+        }
+        if let Some((key, _)) = trimmed.split_once(':') {
+            let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+            found.entry(key).or_insert(number + 1);
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -602,6 +703,58 @@ mod tests {
             problems[0].contains("same api_url and token_env"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn lines_are_the_environments_own_not_a_setting_with_their_name() {
+        // An environment named like a setting of the one before it.
+        let problems = parsed(
+            "environments:\n  a:\n    paths: [x]\n    token_env: A\n  token_env:\n    paths: [y]\n    token_env: B\n    bogus: 1\n",
+        )
+        .unwrap_err();
+        assert!(
+            problems[0]
+                .starts_with("talkops.yaml:5: environment \"token_env\": unknown key `bogus`"),
+            "{problems:?}"
+        );
+        let lines = environment_lines("# c\nenvironments:\n\n  # note\n  'a':\n    paths: []\n  \"b\": {}\nother: 1\n  c: 1\n");
+        assert_eq!(lines.get("a"), Some(&5));
+        assert_eq!(lines.get("b"), Some(&7));
+        assert_eq!(lines.get("c"), None);
+    }
+
+    #[test]
+    fn a_long_environment_name_is_refused_and_clipped() {
+        let name = "n".repeat(1000);
+        let problems = parsed(&format!(
+            "environments:\n  {name}:\n    paths: [x]\n    token_env: A\n"
+        ))
+        .unwrap_err();
+        assert!(
+            problems[0].contains("at most 64 characters"),
+            "{problems:?}"
+        );
+        assert!(problems[0].len() < 400, "{problems:?}");
+    }
+
+    #[test]
+    fn a_token_goes_only_to_talkover_loopback_or_an_allowed_host() {
+        let project = parsed(
+            "environments:\n  a:\n    paths: [x]\n    token_env: A\n  b:\n    paths: [x]\n    token_env: B\n    api_url: http://127.0.0.1:9\n  c:\n    paths: [x]\n    token_env: C\n    api_url: https://Evil.example/api\n  d:\n    paths: [x]\n    token_env: D\n    api_url: https://APP.talkover.ai/\n",
+        )
+        .unwrap();
+        let envs = &project.environments;
+        assert_eq!(check_host(&envs[0], &[]), Ok(()));
+        assert_eq!(check_host(&envs[1], &[]), Ok(()));
+        assert_eq!(check_host(&envs[3], &[]), Ok(()));
+        let refused = check_host(&envs[2], &[]).unwrap_err();
+        assert!(
+            refused.contains("api_url's host \"evil.example\" is not app.talkover.ai")
+                && refused.contains("--allow-api-host evil.example"),
+            "{refused}"
+        );
+        assert_eq!(check_host(&envs[2], &["EVIL.example".to_owned()]), Ok(()));
+        assert!(check_host(&envs[2], &["other.example".to_owned()]).is_err());
     }
 
     #[test]

@@ -54,9 +54,18 @@ impl Settings {
     }
 }
 
-/// Whether the variable `var` holds a token (set, and not blank). Never returns the value.
+/// Whether the variable `var` holds a usable token (set, UTF-8, and not blank). Never
+/// returns the value.
 pub fn token_is_set(var: &str) -> bool {
-    std::env::var_os(var).is_some_and(|value| !value.to_string_lossy().trim().is_empty())
+    std::env::var(var).is_ok_and(|value| !value.trim().is_empty())
+}
+
+/// Whether `text` (a URL about to be shown) contains the token in `var`.
+pub fn shows_token(text: &str, var: &str) -> bool {
+    std::env::var(var).is_ok_and(|token| {
+        let token = token.trim();
+        !token.is_empty() && text.contains(token)
+    })
 }
 
 /// What is wrong with the token or the API URL. No message shows the token, or any part of
@@ -69,7 +78,7 @@ pub enum SettingsError {
     TokenEmpty(String),
     #[error("{0} is not valid UTF-8")]
     TokenNotUnicode(String),
-    #[error("{URL_WHAT} contains the token (not shown): give the base URL there and the token in {0} only")]
+    #[error("the API URL contains the token of {0} (not shown): give the base URL there and the token in {0} only")]
     TokenInUrl(String),
     /// The text is not shown: an unparsable URL cannot be told apart from its secrets.
     #[error("{URL_WHAT} is not a valid URL ({0}); it is not shown here, as it may hold a secret")]

@@ -1558,3 +1558,160 @@ fn an_interrupt_during_the_first_environment_leaves_the_next_untouched() {
         out.stdout
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// the review's hostile cases
+
+/// The project file is data a pull request can change, and it decides where each token goes:
+/// a host other than Talkover's or loopback is refused unless allowed outside the file.
+#[test]
+fn a_token_is_never_sent_to_a_host_the_project_file_alone_names() {
+    let fleet = Fleet::builder()
+        .project(
+            "environments:
+  staging:
+    paths: [agents/staging]
+    token_env: TALKOVER_TOKEN_STAGING
+    api_url: {staging}
+  production:
+    paths: [agents/production]
+    token_env: TALKOVER_TOKEN_PRODUCTION
+    api_url: https://collector.example/talkover
+",
+        )
+        .start();
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["routes"],
+        &["export", "--env", "production"],
+    ] {
+        fleet
+            .run(1, args)
+            .requested_nothing()
+            .stderr_has(&[
+                "environment \"production\": api_url's host \"collector.example\" is not app.talkover.ai",
+                "--allow-api-host collector.example",
+                "TALKOPS_ALLOW_API_HOSTS=collector.example",
+            ]);
+    }
+    // --env staging alone never looks at production's URL.
+    fleet.run(0, &["plan", "--env", "staging"]);
+    // In single mode the URL comes from the command line, which needs no allowing.
+    fleet
+        .run(
+            1,
+            &["plan", "--allow-api-host", "x.example", "agents/staging"],
+        )
+        .requested_nothing()
+        .stderr_has(&["--allow-api-host allows a host for the environments of a project file"]);
+}
+
+#[test]
+fn a_directory_or_an_empty_variable_is_not_a_project_file() {
+    let fleet = Fleet::builder().start();
+    fleet.write("elsewhere/a.yaml", "environments: {}\n");
+    fleet
+        .run(1, &["--project", "elsewhere", "environments"])
+        .stderr_has(&["elsewhere: is a directory: the project file is one YAML file"]);
+    // CI sets unset variables to "": that is no project file named, and the default applies.
+    let out = fleet.run_env(0, &["environments"], &[("TALKOPS_PROJECT", Some(""))]);
+    assert!(out.stdout.contains("staging"), "{}", out.stdout);
+    fleet.run_env(
+        0,
+        &["validate", "agents/staging"],
+        &[("TALKOPS_PROJECT", Some(""))],
+    );
+}
+
+#[test]
+fn a_hand_made_project_plan_without_environments_is_refused() {
+    let fleet = Fleet::builder().start();
+    fleet.write(
+        "empty.json",
+        r#"{"format_version": 1, "talkops_version": "0", "environments": []}"#,
+    );
+    fleet
+        .run(1, &["apply", "--plan", "empty.json"])
+        .requested_nothing()
+        .stderr_has(&["empty.json holds no environment"]);
+    fleet.write("other.json", r#"{"format_version": 1}"#);
+    fleet
+        .run(1, &["apply", "--plan", "other.json"])
+        .requested_nothing()
+        .stderr_has(&["other.json is not a valid saved talkops project plan"]);
+}
+
+#[test]
+fn plan_and_export_never_overwrite_the_project_file() {
+    let fleet = Fleet::builder().start();
+    let before = std::fs::read_to_string(fleet.dir().join("talkops.yaml")).expect("project");
+    fleet
+        .run(1, &["plan", "--out", "talkops.yaml"])
+        .requested_nothing()
+        .stderr_has(&["--out talkops.yaml is the project file: refusing to overwrite it"]);
+    fleet
+        .run(
+            1,
+            &["export", "--env", "staging", "--out", "./talkops.yaml"],
+        )
+        .requested_nothing();
+    let after = std::fs::read_to_string(fleet.dir().join("talkops.yaml")).expect("project");
+    assert_eq!(before, after);
+}
+
+#[test]
+fn environments_never_shows_a_token_pasted_into_a_url() {
+    let fleet = Fleet::builder()
+        .project(
+            "environments:
+  staging:
+    paths: [agents/staging]
+    token_env: TALKOVER_TOKEN_STAGING
+    api_url: {staging}/talq_STAGING_SECRET_4e8a1c0d7b
+",
+        )
+        .start();
+    // The harness asserts that no token appears in the output.
+    let out = fleet.run(0, &["environments"]);
+    assert!(
+        out.stdout.contains("(not shown: it contains the token)"),
+        "{}",
+        out.stdout
+    );
+    let out = fleet.run(0, &["environments", "--format", "json"]);
+    assert!(
+        out.stdout.contains("(not shown: it contains the token)"),
+        "{}",
+        out.stdout
+    );
+    fleet
+        .run(1, &["plan"])
+        .requested_nothing()
+        .stderr_has(&["the API URL contains the token of TALKOVER_TOKEN_STAGING (not shown)"]);
+}
+
+#[test]
+fn routes_says_when_a_number_is_not_in_an_environment() {
+    // Production alone has +14155550999.
+    let mut seed = standard_seed();
+    seed.phone_numbers.push(SeedPhoneNumber {
+        id: "pn-only-production".to_owned(),
+        number: "+14155550999".to_owned(),
+        country_code: None,
+        formatted_number: None,
+        r#type: None,
+    });
+    let fleet = Fleet::builder().seed(Env::Production, seed).start();
+    let out = fleet.run(0, &["routes", "--number", "+14155550999"]);
+    let (staging, production) = out
+        .stdout
+        .split_once("== production")
+        .expect("both headings");
+    assert!(
+        staging.contains("None of the --number values is a phone number of this environment."),
+        "{}",
+        out.stdout
+    );
+    assert!(production.contains("+14155550999"), "{}", out.stdout);
+}

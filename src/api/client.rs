@@ -53,7 +53,7 @@ impl Client {
     /// A client for `base_url` (e.g. `https://app.talkover.ai`) authenticating with `token`.
     pub fn new(base_url: &str, token: Token, options: ClientOptions) -> Result<Client, SetupError> {
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| SetupError::TokenNotAHeader)?;
+            .map_err(|_| SetupError::TokenNotAHeader(token.variable().to_owned()))?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);

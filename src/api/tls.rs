@@ -65,8 +65,9 @@ pub(crate) fn build_error(err: reqwest::Error) -> SetupError {
 /// Why a client for the API cannot be set up (before any request).
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("TALKOVER_TOKEN contains characters that cannot be sent in an HTTP header")]
-    TokenNotAHeader,
+    /// The variable the token came from.
+    #[error("{0} contains characters that cannot be sent in an HTTP header")]
+    TokenNotAHeader(String),
     #[error("cannot set up TLS: {0}")]
     NoRoots(String),
     #[error("cannot set up TLS: {0}")]

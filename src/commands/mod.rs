@@ -115,6 +115,7 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                 force,
                 allow_unrouted,
             };
+            refuse_overwriting_project(out.as_deref(), project.as_deref())?;
             match mode(project.as_deref(), paths, &envs)? {
                 Mode::Single(paths) => plan::run(plan::Request {
                     config: crate::desired::load(&paths)?,
@@ -185,6 +186,7 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                             &envs,
                             &file,
                             project_client(&api)?,
+                            &crate::project::allowed_hosts(&api.allow_api_host),
                             &guards,
                             &options,
                             &output_of(&output),
@@ -199,7 +201,10 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                 }
             }
         }
-        Command::Export { api, out, envs } => match mode(project.as_deref(), Vec::new(), &envs)? {
+        Command::Export { api, out, envs } => match {
+            refuse_overwriting_project(out.as_deref(), project.as_deref())?;
+            mode(project.as_deref(), Vec::new(), &envs)?
+        } {
             Mode::Single(_) => export::run(&api_settings(&api)?, out.as_deref()),
             Mode::Project(project) => {
                 let env = project::export_environment(&project, &envs)?;
@@ -238,7 +243,11 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                 }
                 Mode::Project(project) => {
                     let selected = select(&project, &envs)?;
-                    let fleet = project::Fleet::connect_only(&selected, project_client(&api)?)?;
+                    let fleet = project::Fleet::connect_only(
+                        &selected,
+                        project_client(&api)?,
+                        &crate::project::allowed_hosts(&api.allow_api_host),
+                    )?;
                     project::routes(&fleet, format, style, &number)
                 }
             }
@@ -311,6 +320,28 @@ fn mode(
     }
 }
 
+/// Refuses an `--out` that is the project file: `plan --out talkops.yaml` would replace the
+/// list of environments with a plan.
+fn refuse_overwriting_project(
+    out: Option<&std::path::Path>,
+    project: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let (Some(out), Some(file)) = (out, crate::project::find(project)) else {
+        return Ok(());
+    };
+    let same = match (std::fs::canonicalize(out), std::fs::canonicalize(&file)) {
+        (Ok(out), Ok(file)) => out == file,
+        _ => false,
+    };
+    if same {
+        bail!(
+            "--out {} is the project file: refusing to overwrite it; write to another file",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// The project file, or every problem in it.
 fn load_project(file: &std::path::Path) -> anyhow::Result<crate::project::Project> {
     crate::project::load(file).map_err(|invalid| {
@@ -340,7 +371,14 @@ fn prepare_fleet<'p>(
     targets: &[String],
 ) -> anyhow::Result<project::Fleet<'p>> {
     let selected = select(project, envs)?;
-    project::Fleet::prepare(project, &selected, project_client(api)?, guards, targets)
+    project::Fleet::prepare(
+        project,
+        &selected,
+        project_client(api)?,
+        &crate::project::allowed_hosts(&api.allow_api_host),
+        guards,
+        targets,
+    )
 }
 
 /// The client options of project mode, where each environment's URL comes from the project
@@ -357,6 +395,8 @@ fn environment_settings(
     env: &crate::project::Environment,
     api: &cli::ApiArgs,
 ) -> anyhow::Result<Settings> {
+    crate::project::check_host(env, &crate::project::allowed_hosts(&api.allow_api_host))
+        .map_err(anyhow::Error::msg)?;
     Ok(Settings::from_variable(
         &env.token_env,
         &env.api_url,
@@ -393,6 +433,9 @@ fn run_apply(
 /// `--api-url` (else `TALKOVER_API_URL`, else the default), the timeouts and retry limits,
 /// `-v` and `-q`, and the token from the environment, resolved and checked.
 fn api_settings(api: &cli::ApiArgs) -> anyhow::Result<Settings> {
+    if !api.allow_api_host.is_empty() {
+        bail!("--allow-api-host allows a host for the environments of a project file; with config PATHs the URL is --api-url / TALKOVER_API_URL, which needs no allowing");
+    }
     let url = match &api.api_url {
         Some(url) => url.clone(),
         None => std::env::var("TALKOVER_API_URL")

@@ -79,6 +79,7 @@ impl<'p> Fleet<'p> {
         project: &'p Project,
         selected: &[&'p Environment],
         client: ClientOptions,
+        allowed_hosts: &[String],
         guards: &cli::GuardArgs,
         targets: &[String],
     ) -> anyhow::Result<Fleet<'p>> {
@@ -89,25 +90,32 @@ impl<'p> Fleet<'p> {
                 project.names().join(", ")
             );
         }
-        Fleet::build(selected, client, Some(guards))
+        Fleet::build(selected, client, allowed_hosts, Some(guards))
     }
 
     /// Reads every selected environment's token variable (no config): for `routes`.
     pub(super) fn connect_only(
         selected: &[&'p Environment],
         client: ClientOptions,
+        allowed_hosts: &[String],
     ) -> anyhow::Result<Fleet<'p>> {
-        Fleet::build(selected, client, None)
+        Fleet::build(selected, client, allowed_hosts, None)
     }
 
     fn build(
         selected: &[&'p Environment],
         client: ClientOptions,
+        allowed_hosts: &[String],
         guards: Option<&cli::GuardArgs>,
     ) -> anyhow::Result<Fleet<'p>> {
         let mut problems = Vec::new();
         let mut ready = Vec::new();
         for env in selected {
+            if let Err(problem) = crate::project::check_host(env, allowed_hosts) {
+                // Not even the token is read for a host that is not allowed.
+                problems.push(problem);
+                continue;
+            }
             let config = match guards {
                 None => Ok(None),
                 Some(_) => crate::desired::load(&env.config_paths).map(Some),
@@ -152,17 +160,29 @@ impl<'p> Fleet<'p> {
                 problems.join("\n  ")
             );
         }
+        // A client that cannot be set up (a token that is not a valid header value) is one
+        // more problem of its environment, reported with the others.
         let mut members = Vec::new();
         for (env, config, settings) in ready {
-            let client =
-                connect(&settings).with_context(|| format!("environment {:?}", env.name))?;
-            members.push(Member {
-                env,
-                config,
-                thresholds: guards.map_or_else(Thresholds::default, |g| thresholds(g, Some(env))),
-                settings,
-                client,
-            });
+            match connect(&settings) {
+                Ok(client) => members.push(Member {
+                    env,
+                    config,
+                    thresholds: guards
+                        .map_or_else(Thresholds::default, |g| thresholds(g, Some(env))),
+                    settings,
+                    client,
+                }),
+                Err(err) => problems.push(format!("environment {:?}: {err:#}", env.name)),
+            }
+        }
+        if !problems.is_empty() {
+            bail!(
+                "{} problem{} in the selected environments; nothing was requested or changed:\n  {}",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                problems.join("\n  ")
+            );
         }
         Ok(Fleet { members })
     }
@@ -346,6 +366,7 @@ pub(super) fn apply_saved(
     envs: &[String],
     file: &Path,
     client: ClientOptions,
+    allowed_hosts: &[String],
     guards: &cli::GuardArgs,
     options: &ApplyOptions,
     output: &Output,
@@ -395,7 +416,7 @@ pub(super) fn apply_saved(
         }
         selected
     };
-    let fleet = Fleet::prepare(project, &selected, client, guards, &[])?;
+    let fleet = Fleet::prepare(project, &selected, client, allowed_hosts, guards, &[])?;
     runtime()?.block_on(async {
         let checks = futures::future::join_all(fleet.members.iter().map(|member| {
             let shown = &shown;
@@ -434,16 +455,25 @@ pub(super) fn apply_saved(
 /// Reads a saved project plan: this format version, and a project plan, not one
 /// environment's.
 fn load_project_plan(file: &Path) -> anyhow::Result<ProjectPlanDocument> {
-    let (text, value) = read_versioned(file)?;
+    let (text, header) = read_versioned(file)?;
     let shown = file.display();
-    if value.get("environments").is_none() {
+    if !header.is_project_plan() && !header.is_single_plan() {
+        bail!("{shown} is not a valid saved talkops project plan (it has no `environments`). Nothing was changed");
+    }
+    if !header.is_project_plan() {
         bail!(
             "{shown} is the plan of one environment (made with config PATHs), not of the project file's environments: apply it with those PATHs and {}. Nothing was changed",
             crate::settings::TOKEN_VAR
         );
     }
-    serde_json::from_str(&text)
-        .with_context(|| format!("{shown} is not a valid saved talkops project plan"))
+    let document: ProjectPlanDocument = serde_json::from_str(&text)
+        .with_context(|| format!("{shown} is not a valid saved talkops project plan"))?;
+    if document.environments.is_empty() {
+        // `plan --out` never writes this: it is an edit, and applying it would report
+        // success having checked nothing.
+        bail!("{shown} holds no environment: it is not a valid saved talkops project plan. Nothing was changed");
+    }
+    Ok(document)
 }
 
 /// Shows every plan, refuses (before asking) when any environment trips a guard not
@@ -761,15 +791,19 @@ pub(super) fn routes(
     match format {
         RoutesFormat::Text | RoutesFormat::Markdown => {
             for (member, rows) in fleet.members.iter().zip(&shown) {
-                if format == RoutesFormat::Text {
-                    out.push_str(&render::render_environment_heading(
-                        member.name(),
-                        member.url(),
-                        style,
-                    ));
+                let heading = if format == RoutesFormat::Text {
+                    render::render_environment_heading(member.name(), member.url(), style)
+                } else {
+                    format!("### {} (`{}`)\n\n", member.name(), member.url())
+                };
+                out.push_str(&heading);
+                if rows.is_empty() && !numbers.is_empty() {
+                    out.push_str(
+                        "None of the --number values is a phone number of this environment.\n",
+                    );
+                } else if format == RoutesFormat::Text {
                     out.push_str(&render::routes::render_routes(rows, style));
                 } else {
-                    out.push_str(&format!("### {} (`{}`)\n\n", member.name(), member.url()));
                     out.push_str(&render::routes::render_routes_markdown(rows));
                 }
                 out.push('\n');
@@ -839,7 +873,12 @@ pub(super) fn environments(project: &Project, json: bool) -> anyhow::Result<u8> 
             name: &env.name,
             paths: &env.paths,
             token_env: &env.token_env,
-            api_url: &env.api_url,
+            // A token pasted into the URL is not read out with it.
+            api_url: if crate::settings::shows_token(&env.api_url, &env.token_env) {
+                "(not shown: it contains the token)"
+            } else {
+                &env.api_url
+            },
             token_set: crate::settings::token_is_set(&env.token_env),
         })
         .collect();

@@ -36,9 +36,9 @@ pub(super) fn run(
 /// Reads a saved plan: it must be JSON in this format version, made against this API URL,
 /// and consistent (its steps exactly those its changes need).
 fn load(file: &Path, api_url: &str) -> anyhow::Result<(PlanDocument, Plan)> {
-    let (text, value) = read_versioned(file)?;
+    let (text, header) = read_versioned(file)?;
     let shown = file.display();
-    if value.get("environments").is_some() && value.get("api_url").is_none() {
+    if header.is_project_plan() {
         bail!(
             "{shown} is a project plan (of the environments in a project file): apply it without config PATHs, in project mode. Nothing was changed"
         );
@@ -49,24 +49,66 @@ fn load(file: &Path, api_url: &str) -> anyhow::Result<(PlanDocument, Plan)> {
     Ok((document, plan))
 }
 
-/// A saved plan file's text and JSON value, once its format version is known to be this
-/// talkops' own.
-pub(super) fn read_versioned(file: &Path) -> anyhow::Result<(String, serde_json::Value)> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read the saved plan {}", file.display()))?;
+/// The largest saved plan read: far above any real plan, far below what would exhaust memory.
+const MAX_PLAN_BYTES: u64 = 256 << 20;
+
+/// What a saved plan file says it is, read without building its whole JSON tree.
+#[derive(serde::Deserialize)]
+pub(super) struct Header {
+    format_version: Option<serde_json::Value>,
+    talkops_version: Option<serde_json::Value>,
+    /// Present in a project plan.
+    #[serde(default)]
+    environments: Option<serde::de::IgnoredAny>,
+    /// Present in one environment's plan.
+    #[serde(default)]
+    api_url: Option<serde::de::IgnoredAny>,
+}
+
+impl Header {
+    /// A project plan: environments, and no API URL of its own.
+    pub(super) fn is_project_plan(&self) -> bool {
+        self.environments.is_some() && self.api_url.is_none()
+    }
+
+    /// One environment's plan: it names its API URL.
+    pub(super) fn is_single_plan(&self) -> bool {
+        self.api_url.is_some()
+    }
+}
+
+/// A saved plan file's text and header, once its size is sane and its format version is
+/// this talkops' own.
+pub(super) fn read_versioned(file: &Path) -> anyhow::Result<(String, Header)> {
+    use std::io::Read;
     let shown = file.display();
-    let version: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{shown} is not a saved talkops plan (not JSON)"))?;
-    match version.get("format_version").and_then(serde_json::Value::as_u64) {
+    // Read one byte past the cap, so that a larger file is known without reading it all.
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read the saved plan {shown}"))?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        bail!(
+            "{shown} is larger than {} MiB: not a saved talkops plan (a plan of 50,000 changes is far smaller). Nothing was changed",
+            MAX_PLAN_BYTES >> 20
+        );
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{shown} is not a saved talkops plan (not UTF-8 text)"))?;
+    let header: Header = serde_json::from_str(&text)
+        .with_context(|| format!("{shown} is not a saved talkops plan (not a JSON object)"))?;
+    match header.format_version.as_ref().and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
         Some(v) => bail!(
             "{shown} is a plan in format version {v}, made by talkops {}; this talkops {} reads version {FORMAT_VERSION}. Make the plan again with this version",
-            version.get("talkops_version").and_then(serde_json::Value::as_str).unwrap_or("(unknown)"),
+            crate::render::visible(
+                header.talkops_version.as_ref().and_then(serde_json::Value::as_str).unwrap_or("(unknown)")
+            ),
             env!("CARGO_PKG_VERSION")
         ),
         None => bail!("{shown} is not a saved talkops plan (no format_version)"),
     }
-    Ok((text, version))
+    Ok((text, header))
 }
 
 /// The plan a saved document holds, once it is known to be made against `api_url` and

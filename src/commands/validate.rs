@@ -132,7 +132,12 @@ pub(super) fn report_environments(
                 return Ok(0);
             }
             Err(anyhow::anyhow!(
-                "the configuration has {problems} problem{}; nothing was changed\n  {}",
+                "{} {problems} problem{}; nothing was changed\n  {}",
+                if results.iter().any(|(name, _)| name.is_none()) {
+                    "the project file has"
+                } else {
+                    "the configuration has"
+                },
                 if problems == 1 { "" } else { "s" },
                 failed.join("\n  ")
             ))

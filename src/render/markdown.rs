@@ -20,12 +20,12 @@ const RESERVE: usize = 600;
 
 /// The plan as Markdown, never longer than [`MAX_CHARS`].
 pub fn render_plan_markdown(plan: &Plan) -> String {
-    render_plan_markdown_within(plan, MAX_CHARS)
+    render_plan_markdown_within(plan, MAX_CHARS, "talkops plan")
 }
 
 /// The plan as Markdown, never longer than `max` characters (a project's comment shares
-/// [`MAX_CHARS`] among its environments).
-fn render_plan_markdown_within(plan: &Plan, max: usize) -> String {
+/// [`MAX_CHARS`] among its environments). Notes about what was left out say to run `rerun`.
+fn render_plan_markdown_within(plan: &Plan, max: usize, rerun: &str) -> String {
     let mut out = String::new();
     let untargeted = if plan.untargeted > 0 {
         format!(" · {} not targeted", plan.untargeted)
@@ -39,26 +39,26 @@ fn render_plan_markdown_within(plan: &Plan, max: usize) -> String {
         plan.unchanged,
         plan.unmanaged
     );
-    push_routing(&mut out, plan, max);
-    push_warnings(&mut out, plan, max);
+    push_routing(&mut out, plan, max, rerun);
+    push_warnings(&mut out, plan, max, rerun);
     if !plan.has_changes() {
         out.push_str("No changes: every declared agent already matches the config.\n");
         return out;
     }
     let budget = max.saturating_sub(RESERVE);
-    if !push_table(&mut out, plan, budget) {
+    if !push_table(&mut out, plan, budget, rerun) {
         return out;
     }
     if plan.order_matters() {
-        push_order(&mut out, plan, budget);
+        push_order(&mut out, plan, budget, rerun);
     }
-    push_details(&mut out, plan, budget);
+    push_details(&mut out, plan, budget, rerun);
     out
 }
 
 /// The routing changes as a table, first after the summary: what reviewers read first. At
 /// most a third of the room; the rest is named in a note.
-fn push_routing(out: &mut String, plan: &Plan, max: usize) {
+fn push_routing(out: &mut String, plan: &Plan, max: usize, rerun: &str) {
     if plan.routing_changes.is_empty() {
         return;
     }
@@ -99,7 +99,7 @@ fn push_routing(out: &mut String, plan: &Plan, max: usize) {
     if shown < plan.routing_changes.len() {
         let _ = writeln!(
             out,
-            "\n*… and {} more numbers change routing; run `talkops plan` to see them all.*",
+            "\n*… and {} more numbers change routing; run `{rerun}` to see them all.*",
             plan.routing_changes.len() - shown
         );
     }
@@ -108,7 +108,7 @@ fn push_routing(out: &mut String, plan: &Plan, max: usize) {
 
 /// The warnings in a `[!WARNING]` block. They come first and matter most, but they get at
 /// most half the room.
-fn push_warnings(out: &mut String, plan: &Plan, max: usize) {
+fn push_warnings(out: &mut String, plan: &Plan, max: usize, rerun: &str) {
     if plan.warnings.is_empty() {
         return;
     }
@@ -129,7 +129,7 @@ fn push_warnings(out: &mut String, plan: &Plan, max: usize) {
     if shown < plan.warnings.len() {
         let _ = writeln!(
             out,
-            "> - … and {} more warnings; run `talkops plan` to see them all",
+            "> - … and {} more warnings; run `{rerun}` to see them all",
             plan.warnings.len() - shown
         );
     }
@@ -137,7 +137,7 @@ fn push_warnings(out: &mut String, plan: &Plan, max: usize) {
 }
 
 /// The table of changed agents; false when it had to be truncated (then nothing follows).
-fn push_table(out: &mut String, plan: &Plan, budget: usize) -> bool {
+fn push_table(out: &mut String, plan: &Plan, budget: usize, rerun: &str) -> bool {
     out.push_str("| Agent | Direction | Numbers added | Numbers removed |\n|---|---|---|---|\n");
     let mut shown = 0;
     for change in &plan.changes {
@@ -162,7 +162,7 @@ fn push_table(out: &mut String, plan: &Plan, budget: usize) -> bool {
     if shown < plan.changes.len() {
         let _ = writeln!(
             out,
-            "\n*Table truncated: {shown} of {} changed agents shown, to stay within the comment size limit. Run `talkops plan` for the full plan.*",
+            "\n*Table truncated: {shown} of {} changed agents shown, to stay within the comment size limit. Run `{rerun}` for the full plan.*",
             plan.changes.len()
         );
         return false;
@@ -172,7 +172,7 @@ fn push_table(out: &mut String, plan: &Plan, budget: usize) -> bool {
 }
 
 /// The apply order, or a note that it was left out for room.
-fn push_order(out: &mut String, plan: &Plan, budget: usize) {
+fn push_order(out: &mut String, plan: &Plan, budget: usize, rerun: &str) {
     let mut order = String::from("**Apply order** (numbers move between inbound agents: each is released before it is claimed):\n\n");
     for line in render_order_lines(plan) {
         // Numbered steps are a Markdown list already; the closing note is not a step.
@@ -185,14 +185,14 @@ fn push_order(out: &mut String, plan: &Plan, budget: usize) {
     }
     order.push('\n');
     if out.len() + order.len() > budget {
-        out.push_str("*Apply order left out to stay within the comment size limit. Run `talkops plan` to see it.*\n\n");
+        let _ = write!(out, "*Apply order left out to stay within the comment size limit. Run `{rerun}` to see it.*\n\n");
     } else {
         out.push_str(&order);
     }
 }
 
 /// The full text plan folded in `<details>`, cut at a line boundary to fit.
-fn push_details(out: &mut String, plan: &Plan, budget: usize) {
+fn push_details(out: &mut String, plan: &Plan, budget: usize, rerun: &str) {
     // The text plan escapes names, but not everything it shows (ids, for one) comes through
     // `{:?}`; and a backtick run in it must not close the block.
     let detail = escape_block(&render_plan(plan, Style { color: false }));
@@ -215,7 +215,7 @@ fn push_details(out: &mut String, plan: &Plan, budget: usize) {
         out.push_str(&detail[..cut]);
         let _ = writeln!(
             out,
-            "… truncated: the full plan is {} characters; run `talkops plan` to see all of it.",
+            "… truncated: the full plan is {} characters; run `{rerun}` to see all of it.",
             detail.len()
         );
     }
@@ -249,8 +249,18 @@ pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
             format!("{to_change} to change in {changing}")
         }
     );
+    let mut listed = 0;
     for env in environments {
         let plan = env.plan;
+        if out.len() > MAX_CHARS / 3 {
+            let _ = writeln!(
+                out,
+                "- … and {} more environments; run `talkops plan` to see them all",
+                environments.len() - listed
+            );
+            break;
+        }
+        listed += 1;
         let warnings = if plan.warnings.is_empty() {
             String::new()
         } else {
@@ -260,7 +270,7 @@ pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
             out,
             "- **{}** ({}): {} · {} unchanged · {} not managed{warnings}",
             escape(env.name),
-            code(env.api_url),
+            code(&clip(env.api_url, MAX_CELL)),
             if plan.has_changes() {
                 format!("{} to change", plan.changes.len())
             } else {
@@ -278,7 +288,11 @@ pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
             format!(
                 "<details><summary><b>{}</b>: no changes</summary>\n\n{}\n</details>\n\n",
                 escape(env.name),
-                render_plan_markdown_within(env.plan, MAX_CHARS)
+                render_plan_markdown_within(
+                    env.plan,
+                    MAX_CHARS,
+                    &format!("talkops plan --env {}", env.name)
+                )
             ),
         ));
     }
@@ -294,8 +308,16 @@ pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
     }
     // In project-file order: the changing environments' sections, then the folded ones.
     for env in environments.iter().filter(|e| e.plan.has_changes()) {
-        let heading = format!("### {} ({})\n\n", escape(env.name), code(env.api_url));
-        let body = render_plan_markdown_within(env.plan, each.saturating_sub(heading.len()));
+        let heading = format!(
+            "### {} ({})\n\n",
+            escape(env.name),
+            code(&clip(env.api_url, MAX_CELL))
+        );
+        let body = render_plan_markdown_within(
+            env.plan,
+            each.saturating_sub(heading.len()),
+            &format!("talkops plan --env {}", env.name),
+        );
         out.push_str(&heading);
         out.push_str(&body);
         out.push('\n');
@@ -440,8 +462,33 @@ fn push_escaped(out: &mut String, c: char) {
 
 #[cfg(test)]
 mod tests {
-    use super::{clip, code, escape, escape_block, fence};
+    use super::{
+        clip, code, escape, escape_block, fence, render_project_markdown, EnvironmentPlan, Plan,
+        MAX_CHARS,
+    };
     use crate::printable::is_invisible;
+
+    #[test]
+    fn a_project_of_thousands_of_environments_stays_within_one_comment() {
+        let plan = Plan {
+            unchanged: 3,
+            ..Plan::default()
+        };
+        let names: Vec<String> = (0..3_000).map(|i| format!("environment-{i:04}")).collect();
+        let url = format!("https://app.talkover.ai/{}", "x".repeat(2_000));
+        let environments: Vec<EnvironmentPlan<'_>> = names
+            .iter()
+            .map(|name| EnvironmentPlan {
+                name,
+                api_url: &url,
+                plan: &plan,
+            })
+            .collect();
+        let out = render_project_markdown(&environments);
+        assert!(out.len() <= MAX_CHARS, "{} characters", out.len());
+        assert!(out.starts_with("**talkops plan** for 3000 environments: no changes"));
+        assert!(out.contains("more environments; run `talkops plan` to see them all"));
+    }
 
     #[test]
     fn table_breaking_characters_are_escaped() {
