@@ -185,8 +185,7 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                             &project,
                             &envs,
                             &file,
-                            project_client(&api)?,
-                            &crate::project::allowed_hosts(&api.allow_api_host),
+                            &project_access(&api)?,
                             &guards,
                             &options,
                             &output_of(&output),
@@ -201,17 +200,15 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                 }
             }
         }
-        Command::Export { api, out, envs } => match {
+        Command::Export { api, out, envs } => {
             refuse_overwriting_project(out.as_deref(), project.as_deref())?;
-            mode(project.as_deref(), Vec::new(), &envs)?
-        } {
-            Mode::Single(_) => export::run(&api_settings(&api)?, out.as_deref()),
-            Mode::Project(project) => {
-                let env = project::export_environment(&project, &envs)?;
-                let settings = environment_settings(env, &api)?;
-                export::run(&settings, out.as_deref())
-            }
-        },
+            export_in(
+                mode(project.as_deref(), Vec::new(), &envs)?,
+                &api,
+                &envs,
+                out.as_deref(),
+            )
+        }
         Command::Routes {
             api,
             format,
@@ -243,11 +240,7 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                 }
                 Mode::Project(project) => {
                     let selected = select(&project, &envs)?;
-                    let fleet = project::Fleet::connect_only(
-                        &selected,
-                        project_client(&api)?,
-                        &crate::project::allowed_hosts(&api.allow_api_host),
-                    )?;
+                    let fleet = project::Fleet::connect_only(&selected, &project_access(&api)?)?;
                     project::routes(&fleet, format, style, &number)
                 }
             }
@@ -286,6 +279,22 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Demo => demo::run(),
+    }
+}
+
+/// `export`: the environment of `TALKOVER_TOKEN`, or the one project environment named.
+fn export_in(
+    mode: Mode,
+    api: &cli::ApiArgs,
+    envs: &[String],
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
+    match mode {
+        Mode::Single(_) => export::run(&api_settings(api)?, out),
+        Mode::Project(project) => {
+            let env = project::export_environment(&project, envs)?;
+            export::run(&environment_settings(env, api)?, out)
+        }
     }
 }
 
@@ -371,23 +380,19 @@ fn prepare_fleet<'p>(
     targets: &[String],
 ) -> anyhow::Result<project::Fleet<'p>> {
     let selected = select(project, envs)?;
-    project::Fleet::prepare(
-        project,
-        &selected,
-        project_client(api)?,
-        &crate::project::allowed_hosts(&api.allow_api_host),
-        guards,
-        targets,
-    )
+    project::Fleet::prepare(project, &selected, &project_access(api)?, guards, targets)
 }
 
 /// The client options of project mode, where each environment's URL comes from the project
 /// file: `--api-url` would be ambiguous, so it is refused.
-fn project_client(api: &cli::ApiArgs) -> anyhow::Result<ClientOptions> {
+fn project_access(api: &cli::ApiArgs) -> anyhow::Result<project::Access> {
     if api.api_url.is_some() {
         bail!("--api-url cannot be used with a project file: each environment's URL is its api_url there (give config PATHs to work on one environment by URL)");
     }
-    Ok(client_options(api))
+    Ok(project::Access {
+        client: client_options(api),
+        allowed_hosts: crate::project::allowed_hosts(&api.allow_api_host),
+    })
 }
 
 /// One project environment's settings: its URL and the token from its variable.
@@ -395,12 +400,12 @@ fn environment_settings(
     env: &crate::project::Environment,
     api: &cli::ApiArgs,
 ) -> anyhow::Result<Settings> {
-    crate::project::check_host(env, &crate::project::allowed_hosts(&api.allow_api_host))
-        .map_err(anyhow::Error::msg)?;
+    let access = project_access(api)?;
+    crate::project::check_host(env, &access.allowed_hosts).map_err(anyhow::Error::msg)?;
     Ok(Settings::from_variable(
         &env.token_env,
         &env.api_url,
-        project_client(api)?,
+        access.client,
     )?)
 }
 

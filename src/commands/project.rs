@@ -34,6 +34,13 @@ use crate::render::{self, Style};
 use crate::settings::{Output, OutputFormat, Settings};
 use crate::stdout;
 
+/// How project mode may reach the environments' APIs: the client options, and the hosts
+/// allowed beyond Talkover's and loopback (`--allow-api-host`, `TALKOPS_ALLOW_API_HOSTS`).
+pub(super) struct Access {
+    pub client: ClientOptions,
+    pub allowed_hosts: Vec<String>,
+}
+
 /// The selected environments, each ready to talk to its API: configs loaded and token
 /// variables read, all checked before any request.
 pub(super) struct Fleet<'p> {
@@ -78,8 +85,7 @@ impl<'p> Fleet<'p> {
     pub(super) fn prepare(
         project: &'p Project,
         selected: &[&'p Environment],
-        client: ClientOptions,
-        allowed_hosts: &[String],
+        access: &Access,
         guards: &cli::GuardArgs,
         targets: &[String],
     ) -> anyhow::Result<Fleet<'p>> {
@@ -90,28 +96,26 @@ impl<'p> Fleet<'p> {
                 project.names().join(", ")
             );
         }
-        Fleet::build(selected, client, allowed_hosts, Some(guards))
+        Fleet::build(selected, access, Some(guards))
     }
 
     /// Reads every selected environment's token variable (no config): for `routes`.
     pub(super) fn connect_only(
         selected: &[&'p Environment],
-        client: ClientOptions,
-        allowed_hosts: &[String],
+        access: &Access,
     ) -> anyhow::Result<Fleet<'p>> {
-        Fleet::build(selected, client, allowed_hosts, None)
+        Fleet::build(selected, access, None)
     }
 
     fn build(
         selected: &[&'p Environment],
-        client: ClientOptions,
-        allowed_hosts: &[String],
+        access: &Access,
         guards: Option<&cli::GuardArgs>,
     ) -> anyhow::Result<Fleet<'p>> {
         let mut problems = Vec::new();
         let mut ready = Vec::new();
         for env in selected {
-            if let Err(problem) = crate::project::check_host(env, allowed_hosts) {
+            if let Err(problem) = crate::project::check_host(env, &access.allowed_hosts) {
                 // Not even the token is read for a host that is not allowed.
                 problems.push(problem);
                 continue;
@@ -120,7 +124,8 @@ impl<'p> Fleet<'p> {
                 None => Ok(None),
                 Some(_) => crate::desired::load(&env.config_paths).map(Some),
             };
-            let settings = Settings::from_variable(&env.token_env, &env.api_url, client.clone());
+            let settings =
+                Settings::from_variable(&env.token_env, &env.api_url, access.client.clone());
             match (config, settings) {
                 (Ok(config), Ok(settings)) => ready.push((env, config, settings)),
                 (config, settings) => {
@@ -365,8 +370,7 @@ pub(super) fn apply_saved(
     project: &Project,
     envs: &[String],
     file: &Path,
-    client: ClientOptions,
-    allowed_hosts: &[String],
+    access: &Access,
     guards: &cli::GuardArgs,
     options: &ApplyOptions,
     output: &Output,
@@ -416,7 +420,7 @@ pub(super) fn apply_saved(
         }
         selected
     };
-    let fleet = Fleet::prepare(project, &selected, client, allowed_hosts, guards, &[])?;
+    let fleet = Fleet::prepare(project, &selected, access, guards, &[])?;
     runtime()?.block_on(async {
         let checks = futures::future::join_all(fleet.members.iter().map(|member| {
             let shown = &shown;

@@ -249,8 +249,7 @@ pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
             format!("{to_change} to change in {changing}")
         }
     );
-    let mut listed = 0;
-    for env in environments {
+    for (listed, env) in environments.iter().enumerate() {
         let plan = env.plan;
         if out.len() > MAX_CHARS / 3 {
             let _ = writeln!(
@@ -260,7 +259,6 @@ pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
             );
             break;
         }
-        listed += 1;
         let warnings = if plan.warnings.is_empty() {
             String::new()
         } else {
