@@ -1715,3 +1715,19 @@ fn routes_says_when_a_number_is_not_in_an_environment() {
     );
     assert!(production.contains("+14155550999"), "{}", out.stdout);
 }
+
+/// Environments are read at once: each `-v` line says which one it is about.
+#[test]
+fn verbose_lines_name_their_environment() {
+    let fleet = Fleet::builder().start();
+    let out = fleet.run(0, &["plan", "-v"]);
+    for env in ["staging", "production"] {
+        assert!(
+            out.stderr
+                .contains(&format!("talkops [{env}]: GET /api/v1/agents?page=1")),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("talkops: GET"), "{}", out.stderr);
+}

@@ -589,8 +589,12 @@ impl Client {
     /// visible. The message is built only when it will be shown.
     fn log(&self, message: impl FnOnce() -> String) {
         if self.options.verbose {
+            let label = match &self.options.label {
+                Some(label) => format!(" [{label}]"),
+                None => String::new(),
+            };
             self.options.observer.log(&format!(
-                "talkops: {}",
+                "talkops{label}: {}",
                 crate::printable::visible(&scrub(&message(), self.token.expose()))
             ));
         }
@@ -740,6 +744,9 @@ pub struct ClientOptions {
     /// Where progress and the log go: [`Stderr`] unless the caller gives another (the
     /// commands give a progress line on a terminal).
     pub observer: Arc<dyn Observer>,
+    /// Names the environment in log lines (`talkops [staging]: ...`) when several are read
+    /// at once (project mode).
+    pub label: Option<String>,
 }
 
 /// What the client tells as it works: how far a long read (or `apply`'s PUTs) has got, and,
@@ -777,6 +784,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             verbose: false,
             observer: Arc::new(Stderr),
+            label: None,
         }
     }
 }

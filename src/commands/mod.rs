@@ -465,6 +465,7 @@ fn client_options(api: &cli::ApiArgs) -> ClientOptions {
         // The commands own the terminal: the client reports to the progress line (and logs
         // through it) without knowing what it is.
         observer: Arc::new(Progress::for_terminal(api.quiet)),
+        label: None,
     }
 }
 

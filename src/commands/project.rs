@@ -124,8 +124,14 @@ impl<'p> Fleet<'p> {
                 None => Ok(None),
                 Some(_) => crate::desired::load(&env.config_paths).map(Some),
             };
-            let settings =
-                Settings::from_variable(&env.token_env, &env.api_url, access.client.clone());
+            let settings = Settings::from_variable(
+                &env.token_env,
+                &env.api_url,
+                ClientOptions {
+                    label: Some(env.name.clone()),
+                    ..access.client.clone()
+                },
+            );
             match (config, settings) {
                 (Ok(config), Ok(settings)) => ready.push((env, config, settings)),
                 (config, settings) => {
