@@ -78,7 +78,7 @@ pub enum SettingsError {
     TokenEmpty(String),
     #[error("{0} is not valid UTF-8")]
     TokenNotUnicode(String),
-    #[error("the API URL contains the token of {0} (not shown): give the base URL there and the token in {0} only")]
+    #[error("the API URL contains the token (not shown): give the base URL there and the token in {0} only")]
     TokenInUrl(String),
     /// The text is not shown: an unparsable URL cannot be told apart from its secrets.
     #[error("{URL_WHAT} is not a valid URL ({0}); it is not shown here, as it may hold a secret")]

@@ -1688,7 +1688,7 @@ fn environments_never_shows_a_token_pasted_into_a_url() {
     fleet
         .run(1, &["plan"])
         .requested_nothing()
-        .stderr_has(&["the API URL contains the token of TALKOVER_TOKEN_STAGING (not shown)"]);
+        .stderr_has(&["the API URL contains the token (not shown): give the base URL there and the token in TALKOVER_TOKEN_STAGING only"]);
 }
 
 #[test]
