@@ -189,6 +189,10 @@ pub struct ApiArgs {
     /// The most seconds one request may spend waiting between its retries, in all.
     #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = seconds)]
     pub max_retry_wait: Duration,
+    /// How many list pages may be in flight at once (reading the environment). The
+    /// rate-limit headers pace them too.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub read_parallelism: u16,
     /// With a project file: also send an environment's token to this API host
     /// (repeatable; also TALKOPS_ALLOW_API_HOSTS, comma-separated). Without it, a project
     /// environment's api_url must be app.talkover.ai or loopback.

@@ -906,7 +906,7 @@ impl Invocation {
             match flag {
                 "--" => positional_only = true,
                 "--api-url" | "--connect-timeout" | "--request-timeout" | "--max-retries"
-                | "--max-retry-wait" => {
+                | "--max-retry-wait" | "--read-parallelism" | "--allow-api-host" => {
                     if let Some(value) = value() {
                         invocation.api.extend([flag.to_owned(), value]);
                     }

@@ -1,6 +1,7 @@
 //! `talkops plan`: what it shows, what it reads, and that it never writes.
 
-use crate::harness::{Test, MATCHING};
+use crate::harness::{standard_seed, Test, MATCHING};
+use talkover_sim::{Canned, SeedAgent};
 
 /// A config with one change of every kind against the standard seed.
 const CHANGES: &str = r#"agents:
@@ -72,7 +73,7 @@ fn plan_reads_each_page_once_and_the_numbers_once_never_one_get_per_agent() {
     assert_eq!(
         requests,
         [
-            "GET /api/v1/agents?page=1&per_page=100",
+            "GET /api/v1/agents?page=1&per_page=1000",
             "GET /api/v1/phone-numbers?"
         ]
     );
@@ -100,10 +101,10 @@ fn pagination_is_followed_when_the_server_caps_pages_below_100() {
     assert_eq!(
         pages,
         [
-            "page=1&per_page=100",
-            "page=2&per_page=100",
-            "page=3&per_page=100",
-            "page=4&per_page=100"
+            "page=1&per_page=1000",
+            "page=2&per_page=1000",
+            "page=3&per_page=1000",
+            "page=4&per_page=1000"
         ]
     );
     assert!(
@@ -178,4 +179,109 @@ fn no_color_codes_when_stdout_is_not_a_terminal() {
         .args(&["plan", "agents.yaml"])
         .run();
     assert!(!out.stdout.contains('\x1b'), "{}", out.stdout);
+}
+
+/// The API documents no maximum page size: talkops asks for 1,000 and, when the server
+/// refuses that (422), for the documented 100, for the rest of the run; the plan is the same.
+#[test]
+fn a_refused_page_size_falls_back_to_100_for_the_rest_of_the_run() {
+    let refusal = r#"{"success": false, "message": "The per page may not be greater than 100."}"#;
+    let out = Test::new()
+        .page_size_cap(2)
+        .sim(move |c| {
+            c.canned =
+                vec![Canned::new("GET", "/api/v1/agents", 422, refusal)
+                    .query("page=1&per_page=1000")]
+        })
+        .file("agents.yaml", MATCHING)
+        .args(&["plan", "-v", "--detailed-exitcode", "agents.yaml"])
+        .run();
+    let pages: Vec<String> = out
+        .journal
+        .iter()
+        .filter(|e| e.path == "/api/v1/agents")
+        .filter_map(|e| e.query.clone())
+        .collect();
+    // The refused page 1, then the four pages of 2 (the cap) at per_page=100, each once.
+    assert_eq!(pages.len(), 5, "{pages:?}");
+    assert_eq!(
+        pages
+            .iter()
+            .filter(|q| q.ends_with("per_page=1000"))
+            .count(),
+        1
+    );
+    let mut retried: Vec<&String> = pages
+        .iter()
+        .filter(|q| q.ends_with("per_page=100"))
+        .collect();
+    retried.sort();
+    assert_eq!(
+        retried,
+        [
+            "page=1&per_page=100",
+            "page=2&per_page=100",
+            "page=3&per_page=100",
+            "page=4&per_page=100"
+        ]
+    );
+    out.stderr_has(&["the API refused per_page=1000 (422); asking for 100 from now on"]);
+}
+
+/// Every declared agent must exist, so the pages they fill are asked for together with the
+/// first, not after it: with 2,000 agents declared and 1,000 asked per page, pages 1 and 2
+/// and the number list are in flight at once. The simulator holds every request until three
+/// have arrived: a client that waited for page 1 first would never get an answer.
+#[test]
+fn the_pages_the_config_fills_are_asked_for_with_the_first() {
+    let mut seed = standard_seed();
+    let mut config = String::from(MATCHING);
+    for i in 0..1_996 {
+        seed.agents.push(SeedAgent {
+            id: format!("x-{i:04}"),
+            name: format!("Extra {i:04}"),
+            label: None,
+            direction: "outbound".into(),
+            current_status: "published".into(),
+            phone_number_ids: Vec::new(),
+            callback: false,
+        });
+        config.push_str(&format!(
+            "  - id: x-{i:04}\n    direction: outbound\n    phone_numbers: []\n"
+        ));
+    }
+    let out = Test::new()
+        .seed(seed)
+        .page_size_cap(1_000)
+        .sim(|c| c.barrier = Some(3))
+        .file("agents.yaml", &config)
+        .args(&[
+            "plan",
+            "--detailed-exitcode",
+            "--request-timeout",
+            "60",
+            "agents.yaml",
+        ])
+        .run();
+    let mut pages: Vec<String> = out
+        .journal
+        .iter()
+        .filter(|e| e.path == "/api/v1/agents")
+        .filter_map(|e| e.query.clone())
+        .collect();
+    pages.sort();
+    assert_eq!(
+        config.matches("direction:").count(),
+        2_000,
+        "the config declares 2,000 agents"
+    );
+    // 2,003 agents at 1,000 a page: three pages, each asked for once, none past the last.
+    assert_eq!(
+        pages,
+        [
+            "page=1&per_page=1000",
+            "page=2&per_page=1000",
+            "page=3&per_page=1000"
+        ]
+    );
 }

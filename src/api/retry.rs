@@ -90,6 +90,10 @@ fn seconds_until(at: u64, now: SystemTime) -> Duration {
         .min(LONGEST_SERVER_WAIT)
 }
 
+/// How long a request waits, when the window is spent and its end unknown, for the answers
+/// in flight to say when it ends.
+const AWAIT_ANSWERS: Duration = Duration::from_millis(20);
+
 /// Paces requests across all concurrent callers by what the server says is left of its
 /// rate limit (`X-RateLimit-Remaining`, `X-RateLimit-Reset`) and by `Retry-After` on a 429,
 /// so that talkops waits before the limit instead of hitting it, and a 429 pauses every
@@ -103,6 +107,14 @@ pub struct Gate {
 struct GateState {
     /// Requests the server still allows in this window, less those sent since it said so.
     remaining: Option<u64>,
+    /// The window's size (`X-RateLimit-Limit`), once a response has said it: a new window
+    /// starts with this much, less the requests still in flight.
+    limit: Option<u64>,
+    /// Requests granted by [`Gate::reserve`] whose answer has not been taken in yet (see
+    /// [`Gate::finished`]). A response's `X-RateLimit-Remaining` cannot count the requests
+    /// the server has not seen yet: those are taken off what it says is left, so that a
+    /// burst of concurrent requests never overruns the window.
+    in_flight: u64,
     /// When the current window ends.
     reset_at: Option<Instant>,
     /// No request may start before this (after a 429's `Retry-After`).
@@ -122,19 +134,34 @@ impl Gate {
         }
         if let Some(reset_at) = state.reset_at {
             if reset_at <= now {
-                // A new window: what is left in it is unknown until a response says.
-                state.remaining = None;
+                // A new window: its size, when known, less what is still in flight (those
+                // may land in it); otherwise unknown until a response says.
+                state.remaining = state
+                    .limit
+                    .map(|limit| limit.saturating_sub(state.in_flight));
                 state.reset_at = None;
             }
         }
         match (state.remaining, state.reset_at) {
             (Some(0), Some(reset_at)) => Some(reset_at - now),
+            // Spent, with the window's end unknown: the answers in flight will say it.
+            (Some(0), None) if state.in_flight > 0 => Some(AWAIT_ANSWERS),
             (Some(left), _) => {
                 state.remaining = Some(left.saturating_sub(1));
+                state.in_flight = state.in_flight.saturating_add(1);
                 None
             }
-            (None, _) => None,
+            (None, _) => {
+                state.in_flight = state.in_flight.saturating_add(1);
+                None
+            }
         }
+    }
+
+    /// A request granted by [`Gate::reserve`] is over (answered, failed or abandoned).
+    pub fn finished(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.in_flight = state.in_flight.saturating_sub(1);
     }
 
     /// Learns from a response's rate-limit headers.
@@ -146,6 +173,7 @@ impl Gate {
         else {
             return;
         };
+        let limit = number("x-ratelimit-limit");
         // Reset is documented nowhere: small values are seconds from now, large ones a Unix
         // time (as GitHub and others send it). Either way at most LONGEST_SERVER_WAIT.
         let until = if reset > 1_000_000_000 {
@@ -169,6 +197,13 @@ impl Gate {
         let same_window = state
             .reset_at
             .is_some_and(|known| known.checked_add(tolerance).is_none_or(|k| reset_at <= k));
+        if limit.is_some() {
+            state.limit = limit;
+        }
+        // The other requests in flight may not have reached the server when it counted:
+        // they will take from what it says is left.
+        let others = state.in_flight.saturating_sub(1);
+        let remaining = remaining.saturating_sub(others);
         state.remaining = Some(match (same_window, state.remaining) {
             // Responses arrive out of order; within one window the lowest count is the truth.
             (true, Some(known)) => known.min(remaining),
@@ -368,6 +403,39 @@ mod tests {
             wall,
         );
         assert_eq!(gate.reserve(now), None, "98 are left in the current window");
+    }
+
+    #[test]
+    fn requests_in_flight_are_taken_off_what_the_server_says_is_left() {
+        let gate = Gate::default();
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        // Eight requests go out before anything is known.
+        for _ in 0..8 {
+            assert_eq!(gate.reserve(now), None);
+        }
+        // The first answer says 5 are left of 10: the 7 others in flight may not have been
+        // counted yet, so none may start until more is known.
+        gate.observe(
+            &headers(&[
+                ("x-ratelimit-limit", "10"),
+                ("x-ratelimit-remaining", "5"),
+                ("x-ratelimit-reset", "2"),
+            ]),
+            now,
+            wall,
+        );
+        gate.finished();
+        assert!(gate.reserve(now).is_some(), "the window may be spent");
+        // The next window starts with its size less what is still in flight (7).
+        let later = now + Duration::from_secs(3);
+        for _ in 0..3 {
+            assert_eq!(gate.reserve(later), None);
+        }
+        assert!(gate.reserve(later).is_some(), "10 - 7 in flight = 3");
+        for _ in 0..10 {
+            gate.finished();
+        }
     }
 
     #[test]

@@ -465,6 +465,7 @@ fn client_options(api: &cli::ApiArgs) -> ClientOptions {
         // The commands own the terminal: the client reports to the progress line (and logs
         // through it) without knowing what it is.
         observer: Arc::new(Progress::for_terminal(api.quiet)),
+        read_parallelism: usize::from(api.read_parallelism),
         label: None,
     }
 }
@@ -537,7 +538,12 @@ pub(crate) async fn make_plan(
     thresholds: crate::plan::Thresholds,
     targets: &[String],
 ) -> anyhow::Result<Plan> {
-    let live = read_live(client, api_url).await?;
+    // Every declared agent must exist: their pages are asked for together with the first.
+    let declared = u64::try_from(config.agents.len()).unwrap_or(u64::MAX);
+    let live = client
+        .fetch_live_knowing(declared)
+        .await
+        .with_context(|| format!("cannot read the environment at {api_url}"))?;
     let (resolved, declared) = resolve_targets(config, &live, targets)?;
     // The callback role matters only when an inbound agent turns outbound; asking only then
     // keeps a plan at its floor of requests.
