@@ -62,12 +62,17 @@ pub fn run(options: &Options) -> Result<(), String> {
         bench: std::env::current_exe().map_err(|e| format!("cannot find this benchmark: {e}"))?,
     };
     report::print_header(options);
+    let started = std::time::Instant::now();
     let mut results: Vec<SizeResult> = Vec::new();
     for &size in &options.sizes {
         let result = bench_size(&binaries, options, size, &results)?;
         results.push(result);
     }
     report::print_tables(options, &results);
+    eprintln!(
+        "the benchmark took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -17,7 +17,7 @@ fn free_number(i: usize) -> String {
 }
 
 fn direction(i: usize) -> &'static str {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         "inbound"
     } else {
         "outbound"
