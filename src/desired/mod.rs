@@ -6,9 +6,11 @@
 
 mod check;
 mod diagnostic;
+mod events;
 mod load;
 mod nesting;
 mod parse;
+mod stream;
 
 use std::fmt;
 

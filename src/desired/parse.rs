@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 
 use serde_yaml::Value;
 
-use super::{entry_label, nesting, AgentRef, Code, DesiredAgent, Diagnostic, NumberRef, Source};
+use super::{
+    entry_label, nesting, stream, AgentRef, Code, DesiredAgent, Diagnostic, NumberRef, Source,
+};
 use crate::model::{AgentId, Direction, PhoneId, E164};
 
 const ENTRY_KEYS: [&str; 4] = ["name", "id", "direction", "phone_numbers"];
@@ -16,6 +18,24 @@ const ENTRY_KEYS: [&str; 4] = ["name", "id", "direction", "phone_numbers"];
 /// Parses `text` (the file `file`) and appends its valid entries to `agents`, its problems to
 /// `diagnostics`. An entry with any problem is left out of `agents`.
 pub(super) fn parse_file(
+    file: &str,
+    text: &str,
+    agents: &mut Vec<DesiredAgent>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    // The common shape streams (one entry held at a time); any other file, and any file with
+    // too deep a nesting for the parser, is loaded whole.
+    if nesting::check_flow_depth(text).is_ok()
+        && stream::parse_streaming(file, text, agents, diagnostics)
+    {
+        return;
+    }
+    parse_whole(file, text, agents, diagnostics);
+}
+
+/// [`parse_file`] through the whole document's value: for every file the streaming path
+/// does not take.
+pub(super) fn parse_whole(
     file: &str,
     text: &str,
     agents: &mut Vec<DesiredAgent>,
@@ -152,7 +172,7 @@ fn agent_entries(
 }
 
 /// Checks one entry; returns it when it has no problem.
-fn parse_entry(
+pub(super) fn parse_entry(
     entry: &Value,
     index: usize,
     source: &Source,
@@ -408,6 +428,12 @@ pub(crate) fn kind(value: &Value) -> &'static str {
 /// returns `None` unless it finds exactly `count` items (flow style, anchors or anything
 /// unusual), and messages then name the file and the entry without a line.
 fn entry_lines(text: &str, count: usize) -> Option<Vec<usize>> {
+    item_lines(text).filter(|starts| starts.len() == count)
+}
+
+/// The 1-based line of every item of the top-level `agents:` block list, however many there
+/// are; `None` when the list is not found or not in block style.
+pub(super) fn item_lines(text: &str) -> Option<Vec<usize>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate();
     lines.find(|(_, line)| {
@@ -435,7 +461,7 @@ fn entry_lines(text: &str, count: usize) -> Option<Vec<usize>> {
         }
         starts.push(number + 1);
     }
-    (starts.len() == count).then_some(starts)
+    Some(starts)
 }
 
 #[cfg(test)]
