@@ -311,7 +311,8 @@ fn parse_numbers(value: &Value, problems: &mut Vec<(Code, String)>) -> Option<Ve
         }
     };
     let mut seen = BTreeSet::new();
-    let mut list = Vec::new();
+    // Sized to the entry: held for every agent until the plan is made.
+    let mut list = Vec::with_capacity(items.len());
     for item in items {
         let parsed = match item {
             Value::String(text) if text.starts_with('+') => match E164::parse(text) {
