@@ -4,6 +4,7 @@
 //! Pure: it reads a [`LiveState`] that the API layer built and performs no I/O. Every problem
 //! is collected, and any problem means no write at all.
 
+use std::cell::OnceCell;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -29,9 +30,8 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
     let mut diagnostics = Vec::new();
     let mut resolved = Vec::with_capacity(config.agents.len());
     for declared in &config.agents {
-        let entry = declared.agent.to_string();
         let problem = |(code, message): (Code, String)| {
-            Diagnostic::entry(code, &declared.source, entry.clone(), message)
+            Diagnostic::entry(code, &declared.source, declared.agent.to_string(), message)
         };
         let mut problems = Vec::new();
         let id = index.agent(&declared.agent).map_err(problem);
@@ -59,6 +59,8 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
         }
         diagnostics.extend(problems);
     }
+    // The indexes are not needed past this point; the end-state check builds its own.
+    drop(index);
     diagnostics.extend(unknown_numbers_that_may_answer(&resolved, live));
     if diagnostics.is_empty() {
         check_resolved(&resolved, live, &mut diagnostics);
@@ -71,13 +73,15 @@ pub fn resolve(config: &DesiredConfig, live: &LiveState) -> Result<Vec<ResolvedA
 }
 
 /// The live environment indexed for resolution: agents by name, phone ids by number, and
-/// both by id (hashed: at 50,000 agents the ordered maps' string comparisons were a quarter
-/// of a plan's CPU).
+/// both by id. Hashed (at 50,000 agents the ordered maps' string comparisons were a quarter
+/// of a plan's CPU), and each index built on first use: a config that names agents only by
+/// name never builds the index by id.
 struct Index<'a> {
-    by_name: HashMap<&'a str, Matches<'a, AgentId>>,
-    by_number: HashMap<&'a str, Matches<'a, PhoneId>>,
-    agent_ids: HashSet<&'a str>,
-    phone_ids: HashSet<&'a str>,
+    live: &'a LiveState,
+    by_name: OnceCell<HashMap<&'a str, Matches<'a, AgentId>>>,
+    by_number: OnceCell<HashMap<&'a str, Matches<'a, PhoneId>>>,
+    agent_ids: OnceCell<HashSet<&'a str>>,
+    phone_ids: OnceCell<HashSet<&'a str>>,
 }
 
 /// What one name or number matches: nearly always one, so no list is allocated for it.
@@ -116,35 +120,58 @@ fn add<'a, T>(map: &mut HashMap<&'a str, Matches<'a, T>>, key: &'a str, item: &'
 
 impl<'a> Index<'a> {
     fn new(live: &'a LiveState) -> Index<'a> {
-        let mut by_name: HashMap<&str, Matches<AgentId>> =
-            HashMap::with_capacity(live.agents.len());
-        for agent in live.agents.values() {
-            add(&mut by_name, agent.name.as_str(), &agent.id);
-        }
-        let mut by_number: HashMap<&str, Matches<PhoneId>> =
-            HashMap::with_capacity(live.phone_numbers.len());
-        for (id, number) in &live.phone_numbers {
-            if let Some(number) = number {
-                add(&mut by_number, number.as_str(), id);
-            }
-        }
         Index {
-            by_name,
-            by_number,
-            agent_ids: live.agents.keys().map(AgentId::as_str).collect(),
-            phone_ids: live.phone_numbers.keys().map(PhoneId::as_str).collect(),
+            live,
+            by_name: OnceCell::new(),
+            by_number: OnceCell::new(),
+            agent_ids: OnceCell::new(),
+            phone_ids: OnceCell::new(),
         }
+    }
+
+    fn by_name(&self) -> &HashMap<&'a str, Matches<'a, AgentId>> {
+        self.by_name.get_or_init(|| {
+            let mut by_name = HashMap::with_capacity(self.live.agents.len());
+            for agent in self.live.agents.values() {
+                add(&mut by_name, agent.name.as_str(), &agent.id);
+            }
+            by_name
+        })
+    }
+
+    fn by_number(&self) -> &HashMap<&'a str, Matches<'a, PhoneId>> {
+        self.by_number.get_or_init(|| {
+            let mut by_number = HashMap::with_capacity(self.live.phone_numbers.len());
+            for (id, number) in &self.live.phone_numbers {
+                if let Some(number) = number {
+                    add(&mut by_number, number.as_str(), id);
+                }
+            }
+            by_number
+        })
+    }
+
+    fn has_agent(&self, id: &AgentId) -> bool {
+        self.agent_ids
+            .get_or_init(|| self.live.agents.keys().map(AgentId::as_str).collect())
+            .contains(id.as_str())
+    }
+
+    fn has_phone(&self, id: &PhoneId) -> bool {
+        self.phone_ids
+            .get_or_init(|| self.live.phone_numbers.keys().map(PhoneId::as_str).collect())
+            .contains(id.as_str())
     }
 
     /// The live agent an entry names, or what is wrong with the reference.
     fn agent(&self, agent: &AgentRef) -> Result<AgentId, (Code, String)> {
         match agent {
-            AgentRef::Id(id) if self.agent_ids.contains(id.as_str()) => Ok(id.clone()),
+            AgentRef::Id(id) if self.has_agent(id) => Ok(id.clone()),
             AgentRef::Id(_) => Err((
                 Code::UnknownAgent,
                 "no agent with this id in the environment (or not visible to this token)".into(),
             )),
-            AgentRef::Name(name) => match self.by_name.get(name.as_str()).map(Matches::as_slice) {
+            AgentRef::Name(name) => match self.by_name().get(name.as_str()).map(Matches::as_slice) {
                 Some([id]) => Ok((*id).clone()),
                 Some(ids) => {
                     let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
@@ -200,7 +227,7 @@ impl<'a> Index<'a> {
     fn number(&self, number: &NumberRef) -> Result<PhoneId, (Code, String)> {
         match number {
             NumberRef::Number(e164) => {
-                match self.by_number.get(e164.as_str()).map(Matches::as_slice) {
+                match self.by_number().get(e164.as_str()).map(Matches::as_slice) {
                     Some([id]) => Ok((*id).clone()),
                     Some(_) => Err((
                         Code::AmbiguousNumber,
@@ -214,7 +241,7 @@ impl<'a> Index<'a> {
                     )),
                 }
             }
-            NumberRef::Id(id) if self.phone_ids.contains(id.as_str()) => Ok(id.clone()),
+            NumberRef::Id(id) if self.has_phone(id) => Ok(id.clone()),
             NumberRef::Id(id) => {
                 let hint = if id.as_str().bytes().all(|b| b.is_ascii_digit()) {
                     " (an E.164 number starts with +)"

@@ -1,13 +1,14 @@
 //! Offline rules that span entries and files: an agent declared twice, and a number answered by
 //! two inbound agents. Both compare what is written; `resolve` repeats them on resolved ids.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::{AgentRef, Code, DesiredAgent, Diagnostic, NumberRef};
 use crate::model::Direction;
 
 pub(super) fn check_across_entries(agents: &[DesiredAgent], diagnostics: &mut Vec<Diagnostic>) {
-    let mut first_by_ref: BTreeMap<&AgentRef, &DesiredAgent> = BTreeMap::new();
+    // Looked up, never iterated: hashed.
+    let mut first_by_ref: HashMap<&AgentRef, &DesiredAgent> = HashMap::with_capacity(agents.len());
     for agent in agents {
         match first_by_ref.get(&agent.agent) {
             Some(first) => diagnostics.push(Diagnostic::entry(
@@ -28,7 +29,7 @@ pub(super) fn check_across_entries(agents: &[DesiredAgent], diagnostics: &mut Ve
     // One number on an inbound and an outbound agent is the callback set-up and is fine, as
     // is one number on several outbound agents; two inbound agents would make routing
     // ambiguous.
-    let mut inbound_owner: BTreeMap<&NumberRef, &DesiredAgent> = BTreeMap::new();
+    let mut inbound_owner: HashMap<&NumberRef, &DesiredAgent> = HashMap::new();
     for agent in agents.iter().filter(|a| a.direction == Direction::Inbound) {
         for number in agent.phone_numbers.iter().flatten() {
             match inbound_owner.get(number) {

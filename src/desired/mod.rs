@@ -110,6 +110,8 @@ fn parse_with(
         parse::parse_file(&file.name, &file.text, &mut agents, &mut diagnostics);
     }
     check::check_across_entries(&agents, &mut diagnostics);
+    // Held until the plan is made: no room for more agents.
+    agents.shrink_to_fit();
     if diagnostics.is_empty() {
         Ok(DesiredConfig {
             agents,
