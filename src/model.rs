@@ -180,22 +180,38 @@ pub struct RoutingIndex {
 
 impl RoutingIndex {
     fn new(live: &LiveState) -> RoutingIndex {
-        let mut index = RoutingIndex::default();
+        let mut answerers = Vec::new();
+        let mut callers = Vec::new();
         for agent in live.agents.values() {
             let side = if agent.may_answer() {
-                &mut index.answerers
+                &mut answerers
             } else {
-                &mut index.callers
+                &mut callers
             };
-            for phone in &agent.phone_ids {
-                // Most numbers have one agent on a side: a list sized for one, not four.
-                side.entry(phone.clone())
-                    .or_insert_with(|| Vec::with_capacity(1))
-                    .push(agent.id.clone());
-            }
+            side.extend(agent.phone_ids.iter().map(|phone| (phone, &agent.id)));
         }
-        index
+        RoutingIndex {
+            answerers: by_phone(answerers),
+            callers: by_phone(callers),
+        }
     }
+}
+
+/// The agents of each phone, in id order (the order `pairs` has them in). Sorted and grouped
+/// first, then built in one pass: at 50,000 agents that is several times quicker than
+/// inserting each pair, and the map's nodes come out full.
+fn by_phone(mut pairs: Vec<(&PhoneId, &AgentId)>) -> BTreeMap<PhoneId, Vec<AgentId>> {
+    // Stable: the agents of one phone stay in id order.
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut grouped: Vec<(PhoneId, Vec<AgentId>)> = Vec::new();
+    for (phone, agent) in pairs {
+        match grouped.last_mut() {
+            Some((last, agents)) if last == phone => agents.push(agent.clone()),
+            // Most numbers have one agent on a side: a list sized for one, not four.
+            _ => grouped.push((phone.clone(), vec![agent.clone()])),
+        }
+    }
+    grouped.into_iter().collect()
 }
 
 impl<'a> Routing<'a> {
