@@ -1,5 +1,6 @@
 //! The pure core's own cost: parse + validate + resolve + diff + order for 1,000 to 50,000
-//! agents, with no network and no process start. `cargo bench --bench core`.
+//! agents (the last row with 45,000 more numbers in the environment that no agent holds:
+//! 100,000 in all), with no network and no process start. `cargo bench --bench core`.
 //!
 //! A plain timing loop (no harness dependency): each size runs a few times and reports the
 //! fastest run, which is the least disturbed by the rest of the machine.
@@ -10,8 +11,14 @@ use std::time::{Duration, Instant};
 use talkops::desired::{parse_sources, SourceFile};
 use talkops::model::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
 
-fn environment(size: usize, changes: usize) -> (LiveState, String) {
+fn environment(size: usize, changes: usize, spare_numbers: usize) -> (LiveState, String) {
     let mut live = LiveState::default();
+    for i in 0..spare_numbers {
+        live.phone_numbers.insert(
+            PhoneId::new(format!("pn-spare-{i}")),
+            Some(format!("+1{:010}", 4_000_000_000u64 + i as u64)),
+        );
+    }
     let mut config = String::from("agents:\n");
     for i in 0..size {
         let direction = if i % 2 == 0 {
@@ -52,10 +59,13 @@ fn environment(size: usize, changes: usize) -> (LiveState, String) {
 }
 
 fn main() {
-    println!("| agents | parse + validate | resolve | plan (diff, order, guards) | total |");
-    println!("|---:|---:|---:|---:|---:|");
-    for size in [1_000, 10_000, 50_000] {
-        let (live, text) = environment(size, size / 10);
+    println!(
+        "| agents | numbers | parse + validate | resolve | plan (diff, order, guards) | total |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for (size, spare) in [(1_000, 0), (10_000, 0), (50_000, 0), (50_000, 45_000)] {
+        let (live, text) = environment(size, size / 10, spare);
+        let numbers = live.phone_numbers.len();
         let files = [SourceFile {
             name: "agents.yaml".into(),
             text,
@@ -84,7 +94,7 @@ fn main() {
         }
         let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
         println!(
-            "| {size} | {} | {} | {} | {} |",
+            "| {size} | {numbers} | {} | {} | {} | {} |",
             ms(best[0]),
             ms(best[1]),
             ms(best[2]),
