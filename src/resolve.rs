@@ -159,7 +159,13 @@ impl<'a> Index<'a> {
 
     fn has_phone(&self, id: &PhoneId) -> bool {
         self.phone_ids
-            .get_or_init(|| self.live.phone_numbers.keys().map(PhoneId::as_str).collect())
+            .get_or_init(|| {
+                self.live
+                    .phone_numbers
+                    .keys()
+                    .map(PhoneId::as_str)
+                    .collect()
+            })
             .contains(id.as_str())
     }
 
@@ -171,11 +177,12 @@ impl<'a> Index<'a> {
                 Code::UnknownAgent,
                 "no agent with this id in the environment (or not visible to this token)".into(),
             )),
-            AgentRef::Name(name) => match self.by_name().get(name.as_str()).map(Matches::as_slice) {
-                Some([id]) => Ok((*id).clone()),
-                Some(ids) => {
-                    let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
-                    Err((
+            AgentRef::Name(name) => {
+                match self.by_name().get(name.as_str()).map(Matches::as_slice) {
+                    Some([id]) => Ok((*id).clone()),
+                    Some(ids) => {
+                        let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+                        Err((
                         Code::AmbiguousName,
                         format!(
                             "{} agents in the environment have this name (ids {}): use `id:` to say which",
@@ -183,12 +190,13 @@ impl<'a> Index<'a> {
                             ids.join(", ")
                         ),
                     ))
+                    }
+                    None => Err((
+                        Code::UnknownAgent,
+                        "no agent with this name in the environment".into(),
+                    )),
                 }
-                None => Err((
-                    Code::UnknownAgent,
-                    "no agent with this name in the environment".into(),
-                )),
-            },
+            }
         }
     }
 
@@ -397,11 +405,7 @@ fn declared_once<'a>(
 }
 
 /// Another owner of a conflicting number, with how it comes to own it.
-fn other_owner(
-    declared: &Declared<'_>,
-    live: &LiveState,
-    id: &AgentId,
-) -> String {
+fn other_owner(declared: &Declared<'_>, live: &LiveState, id: &AgentId) -> String {
     let how = match (declared.get(id), live.agents.get(id)) {
         (Some(other), _) => format!("declared at {}", other.source),
         (None, Some(agent)) if agent.direction.is_none() => format!(
@@ -415,10 +419,7 @@ fn other_owner(
 
 /// A number left with two inbound agents in the end state, counting the agents the config
 /// does not manage and the declared agents whose numbers it leaves alone.
-fn inbound_conflicts(
-    declared: &Declared<'_>,
-    live: &LiveState,
-) -> Vec<Diagnostic> {
+fn inbound_conflicts(declared: &Declared<'_>, live: &LiveState) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let entry_of = |agent: &ResolvedAgent| agent.entry.to_string();
     // The end state: declared agents as declared, every other agent as it is. An agent

@@ -13,7 +13,7 @@ use super::retry::{self, Gate, RetryPolicy};
 use super::tls::SetupError;
 use super::wire::{self, Envelope, EnvelopeProblem};
 use super::Token;
-use crate::model::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
+use crate::model::{AgentId, Direction, LiveState, PhoneId};
 
 /// The page size talkops asks for first. The API documents no maximum: a server that clamps
 /// it says so in `meta` (which is obeyed), and one that refuses it (422) is asked for
@@ -122,57 +122,10 @@ impl Client {
             .buffered(PAGE_CONCURRENCY)
             .try_collect()
             .await?;
-        let mut reread: BTreeMap<String, wire::Agent> =
+        let reread: BTreeMap<String, wire::Agent> =
             reread.into_iter().map(|a| (a.id.clone(), a)).collect();
 
-        let mut live = LiveState::default();
-        for phone in phones {
-            live.phone_numbers
-                .insert(PhoneId::new(phone.id), phone.number);
-        }
-        for listed in agents {
-            let agent = match listed.phone_numbers {
-                Some(_) => listed,
-                None => reread.remove(&listed.id).unwrap_or(listed),
-            };
-            let id = AgentId::new(agent.id);
-            let phone_ids = match agent.phone_numbers {
-                Some(list) => {
-                    let mut phone_ids = BTreeSet::new();
-                    for phone in list {
-                        let phone_id = PhoneId::new(phone.id);
-                        if !live.phone_numbers.contains_key(&phone_id) {
-                            if let Some(number) = phone.number {
-                                live.extra_labels.insert(phone_id.clone(), number);
-                            }
-                        }
-                        phone_ids.insert(phone_id);
-                    }
-                    phone_ids
-                }
-                None => {
-                    live.unknown_numbers.insert(id.clone());
-                    BTreeSet::new()
-                }
-            };
-            let direction = agent.direction.as_deref().and_then(Direction::parse);
-            let direction_text = match (&agent.direction, direction) {
-                (Some(text), None) => Some(text.clone()),
-                _ => None,
-            };
-            live.agents.insert(
-                id.clone(),
-                LiveAgent {
-                    id,
-                    name: agent.name.unwrap_or_default(),
-                    direction,
-                    direction_text,
-                    status: agent.current_status,
-                    phone_ids,
-                },
-            );
-        }
-        Ok(live)
+        Ok(wire::live_state(phones, agents, reread))
     }
 
     /// Every agent, page by page (see [`Client::read_list`]), checked against `meta.total`.

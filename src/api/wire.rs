@@ -1,7 +1,11 @@
 //! The Talkover API's JSON as talkops reads and writes it: lenient on input (unknown fields
 //! ignored, most fields optional, ids accepted as strings or numbers), exact on output.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::model::{AgentId, Direction, LiveAgent, LiveState, PhoneId};
 
 /// `{"success": ..., "data": ..., "message"?: ..., "meta"?: ...}`. Every field is optional
 /// here so that a hostile or odd answer is judged by [`Envelope::into_parts`], which says
@@ -163,6 +167,75 @@ pub struct NestedError {
     pub details: Option<serde_json::Value>,
 }
 
+/// The live state from what the reads gave: the environment's numbers, the agent list, and
+/// the agents read alone because the list left their numbers out (by id).
+///
+/// Each map is built in one pass from its sorted entries rather than by one insert each: at
+/// 50,000 agents and 100,000 numbers that is a sort instead of 150,000 searches among string
+/// keys, and the maps' nodes come out full (a third less memory than grown by inserts). The
+/// phone ids an agent holds share their text with the environment's list.
+pub fn live_state(
+    phones: Vec<PhoneNumber>,
+    agents: Vec<Agent>,
+    mut reread: BTreeMap<String, Agent>,
+) -> LiveState {
+    let mut live = LiveState::default();
+    live.phone_numbers = phones
+        .into_iter()
+        .map(|phone| (PhoneId::new(phone.id), phone.number))
+        .collect();
+    let mut unknown_numbers = Vec::new();
+    let mut live_agents = Vec::with_capacity(agents.len());
+    for listed in agents {
+        let agent = match listed.phone_numbers {
+            Some(_) => listed,
+            None => reread.remove(&listed.id).unwrap_or(listed),
+        };
+        let id = AgentId::new(agent.id);
+        let phone_ids = match agent.phone_numbers {
+            Some(list) => {
+                let mut phone_ids = Vec::with_capacity(list.len());
+                for phone in list {
+                    let phone_id = PhoneId::new(phone.id);
+                    match live.phone_numbers.get_key_value(&phone_id) {
+                        Some((known, _)) => phone_ids.push(known.clone()),
+                        None => {
+                            if let Some(number) = phone.number {
+                                live.extra_labels.insert(phone_id.clone(), number);
+                            }
+                            phone_ids.push(phone_id);
+                        }
+                    }
+                }
+                phone_ids.into_iter().collect()
+            }
+            None => {
+                unknown_numbers.push(id.clone());
+                BTreeSet::new()
+            }
+        };
+        let direction = agent.direction.as_deref().and_then(Direction::parse);
+        let direction_text = match (agent.direction, direction) {
+            (Some(text), None) => Some(text),
+            _ => None,
+        };
+        live_agents.push((
+            id.clone(),
+            LiveAgent {
+                id,
+                name: agent.name.unwrap_or_default(),
+                direction,
+                direction_text,
+                status: agent.current_status,
+                phone_ids,
+            },
+        ));
+    }
+    live.agents = live_agents.into_iter().collect();
+    live.unknown_numbers = unknown_numbers.into_iter().collect();
+    live
+}
+
 /// Ids are opaque strings; a server that sends a number is tolerated.
 ///
 /// A visitor rather than an untagged enum: serde buffers an untagged value before trying each
@@ -265,7 +338,10 @@ mod tests {
         assert_eq!(id("1.5"), Ok("1.5".to_owned()));
         assert_eq!(id("1e20"), Ok("1e+20".to_owned()));
         let refused = id("null").expect_err("null is no id");
-        assert!(refused.contains("expected a string or a number"), "{refused}");
+        assert!(
+            refused.contains("expected a string or a number"),
+            "{refused}"
+        );
         assert!(id("{}").is_err());
     }
 
