@@ -280,6 +280,7 @@ fn opaque_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
 #[cfg(test)]
 mod tests {
     use super::{Envelope, EnvelopeProblem, Meta};
+    use crate::model::{AgentId, Direction, PhoneId};
 
     fn parts(body: &str) -> Result<(Vec<u32>, Option<Meta>), EnvelopeProblem> {
         serde_json::from_str::<Envelope<Vec<u32>>>(body)
@@ -322,6 +323,66 @@ mod tests {
             parts(r#"{"success": null, "data": [1]}"#),
             Err(EnvelopeProblem::NoSuccess(_))
         ));
+    }
+
+    #[test]
+    fn the_live_state_keeps_what_each_read_says() {
+        let agents: Vec<super::Agent> = serde_json::from_str(
+            r#"[
+                {"id": "b", "name": "B", "direction": "both", "phone_numbers": [{"id": "p1", "number": "+1"}, {"id": "x9", "number": "+9"}]},
+                {"id": "a", "name": "A", "direction": "inbound", "current_status": "published", "phone_numbers": [{"id": "p2"}]},
+                {"id": "c", "direction": "outbound"},
+                {"id": "d", "direction": "outbound", "phone_numbers": null}
+            ]"#,
+        )
+        .expect("agents");
+        let phones: Vec<super::PhoneNumber> =
+            serde_json::from_str(r#"[{"id": "p2", "number": "+2"}, {"id": "p1"}]"#)
+                .expect("numbers");
+        let reread: Vec<super::Agent> = serde_json::from_str(
+            r#"[{"id": "c", "direction": "inbound", "phone_numbers": [{"id": "p2"}]}]"#,
+        )
+        .expect("reread");
+        let reread = reread.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let live = super::live_state(phones, agents, reread);
+        let ids = |id: &str| -> Vec<&str> {
+            live.agents[&AgentId::new(id)]
+                .phone_ids
+                .iter()
+                .map(PhoneId::as_str)
+                .collect()
+        };
+        assert_eq!(
+            live.agents.keys().map(AgentId::as_str).collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!(ids("b"), ["p1", "x9"]);
+        assert_eq!(ids("c"), ["p2"], "the agent read alone gives the numbers");
+        assert!(ids("d").is_empty());
+        assert_eq!(
+            live.unknown_numbers
+                .iter()
+                .map(AgentId::as_str)
+                .collect::<Vec<_>>(),
+            ["d"]
+        );
+        let b = &live.agents[&AgentId::new("b")];
+        assert_eq!(
+            (b.direction, b.direction_text.as_deref()),
+            (None, Some("both"))
+        );
+        let a = &live.agents[&AgentId::new("a")];
+        assert_eq!(a.status.as_deref(), Some("published"));
+        assert_eq!(
+            live.agents[&AgentId::new("c")].direction,
+            Some(Direction::Inbound)
+        );
+        assert_eq!(live.agents[&AgentId::new("c")].name, "");
+        // A number only an agent shows is a label, never one of the environment's numbers.
+        assert_eq!(live.phone_numbers.len(), 2);
+        assert_eq!(live.phone_numbers[&PhoneId::new("p1")], None);
+        assert_eq!(live.label(&PhoneId::new("x9")), "+9");
+        assert!(live.extra_labels.get(&PhoneId::new("p1")).is_none());
     }
 
     #[test]
