@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(live.phone_numbers.len(), 2);
         assert_eq!(live.phone_numbers[&PhoneId::new("p1")], None);
         assert_eq!(live.label(&PhoneId::new("x9")), "+9");
-        assert!(live.extra_labels.get(&PhoneId::new("p1")).is_none());
+        assert!(!live.extra_labels.contains_key(&PhoneId::new("p1")));
     }
 
     #[test]
