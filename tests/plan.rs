@@ -285,3 +285,33 @@ fn the_pages_the_config_fills_are_asked_for_with_the_first() {
         ]
     );
 }
+
+/// A config that declares agents that do not exist makes talkops ask for a page that is not
+/// there (the only case it does): that page's answer is dropped, and the plan fails naming
+/// the agents, not the paging.
+#[test]
+fn a_page_asked_for_on_a_config_that_overstates_the_agents_is_dropped() {
+    let mut config = String::from(MATCHING);
+    for i in 0..997 {
+        config.push_str(&format!(
+            "  - id: ghost-{i:04}\n    direction: outbound\n    phone_numbers: []\n"
+        ));
+    }
+    let out = Test::new()
+        .file("agents.yaml", &config)
+        .args(&["plan", "agents.yaml"])
+        .expect_code(1)
+        .run();
+    out.wrote_nothing();
+    out.stderr_has(&["agent id ghost-0000: no agent with this id", "[unknown-agent]"]);
+    assert!(!out.stderr.contains("page 2"), "{}", out.stderr);
+    let mut pages: Vec<String> = out
+        .journal
+        .iter()
+        .filter(|e| e.path == "/api/v1/agents")
+        .filter_map(|e| e.query.clone())
+        .collect();
+    pages.sort();
+    // 1,001 declared at 1,000 a page: page 2 was asked for with page 1, once.
+    assert_eq!(pages, ["page=1&per_page=1000", "page=2&per_page=1000"]);
+}
