@@ -303,7 +303,10 @@ fn a_page_asked_for_on_a_config_that_overstates_the_agents_is_dropped() {
         .expect_code(1)
         .run();
     out.wrote_nothing();
-    out.stderr_has(&["agent id ghost-0000: no agent with this id", "[unknown-agent]"]);
+    out.stderr_has(&[
+        "agent id ghost-0000: no agent with this id",
+        "[unknown-agent]",
+    ]);
     assert!(!out.stderr.contains("page 2"), "{}", out.stderr);
     let mut pages: Vec<String> = out
         .journal
