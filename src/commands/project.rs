@@ -113,7 +113,7 @@ impl<'p> Fleet<'p> {
         guards: Option<&cli::GuardArgs>,
     ) -> anyhow::Result<Fleet<'p>> {
         let mut problems = Vec::new();
-        let mut ready = Vec::new();
+        let mut members = Vec::new();
         for env in selected {
             if let Err(problem) = crate::project::check_host(env, &access.allowed_hosts) {
                 // Not even the token is read for a host that is not allowed.
@@ -133,7 +133,19 @@ impl<'p> Fleet<'p> {
                 },
             );
             match (config, settings) {
-                (Ok(config), Ok(settings)) => ready.push((env, config, settings)),
+                // A client that cannot be set up (a token that is not a valid header value)
+                // is one more problem of its environment, reported with the others.
+                (Ok(config), Ok(settings)) => match connect(&settings) {
+                    Ok(client) => members.push(Member {
+                        env,
+                        config,
+                        thresholds: guards
+                            .map_or_else(Thresholds::default, |g| thresholds(g, Some(env))),
+                        settings,
+                        client,
+                    }),
+                    Err(err) => problems.push(format!("environment {:?}: {err:#}", env.name)),
+                },
                 (config, settings) => {
                     if let Err(err) = settings {
                         problems.push(format!("environment {:?}: {err}", env.name));
@@ -150,41 +162,20 @@ impl<'p> Fleet<'p> {
             }
         }
         // Two names for one Talkover environment would plan it twice and apply it twice.
-        for (i, (a, _, first)) in ready.iter().enumerate() {
-            for (b, _, second) in ready.iter().skip(i + 1) {
-                if crate::project::same_api_key(&first.api_url)
-                    == crate::project::same_api_key(&second.api_url)
-                    && first.token.expose() == second.token.expose()
+        for (i, first) in members.iter().enumerate() {
+            for second in members.iter().skip(i + 1) {
+                if crate::project::same_api_key(first.url())
+                    == crate::project::same_api_key(second.url())
+                    && first.settings.token.expose() == second.settings.token.expose()
                 {
                     problems.push(format!(
                         "environments {:?} and {:?} are one Talkover environment: the same api_url, and {} and {} hold the same token (not shown); list it once",
-                        a.name, b.name, a.token_env, b.token_env
+                        first.name(),
+                        second.name(),
+                        first.env.token_env,
+                        second.env.token_env
                     ));
                 }
-            }
-        }
-        if !problems.is_empty() {
-            bail!(
-                "{} problem{} in the selected environments; nothing was requested or changed:\n  {}",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" },
-                problems.join("\n  ")
-            );
-        }
-        // A client that cannot be set up (a token that is not a valid header value) is one
-        // more problem of its environment, reported with the others.
-        let mut members = Vec::new();
-        for (env, config, settings) in ready {
-            match connect(&settings) {
-                Ok(client) => members.push(Member {
-                    env,
-                    config,
-                    thresholds: guards
-                        .map_or_else(Thresholds::default, |g| thresholds(g, Some(env))),
-                    settings,
-                    client,
-                }),
-                Err(err) => problems.push(format!("environment {:?}: {err:#}", env.name)),
             }
         }
         if !problems.is_empty() {
