@@ -91,18 +91,13 @@ impl Client {
         })
     }
 
-    /// Reads the environment: every agent (paged, pages after the first concurrently,
-    /// bounded), the phone numbers, and one agent at a time only for an agent whose numbers
-    /// the list left out. Anything the answers leave unknown is recorded as unknown.
-    pub async fn fetch_live(&self) -> Result<LiveState, ApiError> {
-        self.fetch_live_knowing(0).await
-    }
-
-    /// As [`Client::fetch_live`], knowing that at least `agents` agents exist (the config
-    /// declares that many, and each must exist): that many agents' pages are asked for at
-    /// once with the first, instead of after it.
-    pub async fn fetch_live_knowing(&self, agents: u64) -> Result<LiveState, ApiError> {
-        self.read_live(agents)
+    /// Reads the environment: every agent (paged, pages concurrently, bounded), the phone
+    /// numbers, and one agent at a time only for an agent whose numbers the list left out.
+    /// Anything the answers leave unknown is recorded as unknown. `known_agents` is how many
+    /// agents surely exist (the config declares that many, and each must exist; 0 when
+    /// nothing is known): their pages are asked for together with the first.
+    pub async fn fetch_live(&self, known_agents: u64) -> Result<LiveState, ApiError> {
+        self.read_live(known_agents)
             .await
             .map_err(|err| err.scrubbed(self.token.expose()))
     }

@@ -522,8 +522,17 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub(crate) async fn read_live(client: &Client, api_url: &str) -> anyhow::Result<LiveState> {
+    read_live_knowing(client, api_url, 0).await
+}
+
+/// [`read_live`], knowing that at least `agents` agents exist (see [`Client::fetch_live`]).
+async fn read_live_knowing(
+    client: &Client,
+    api_url: &str,
+    agents: u64,
+) -> anyhow::Result<LiveState> {
     client
-        .fetch_live()
+        .fetch_live(agents)
         .await
         .with_context(|| format!("cannot read the environment at {api_url}"))
 }
@@ -540,10 +549,7 @@ pub(crate) async fn make_plan(
 ) -> anyhow::Result<Plan> {
     // Every declared agent must exist: their pages are asked for together with the first.
     let declared = u64::try_from(config.agents.len()).unwrap_or(u64::MAX);
-    let live = client
-        .fetch_live_knowing(declared)
-        .await
-        .with_context(|| format!("cannot read the environment at {api_url}"))?;
+    let live = read_live_knowing(client, api_url, declared).await?;
     let (resolved, declared) = resolve_targets(config, &live, targets)?;
     // The callback role matters only when an inbound agent turns outbound; asking only then
     // keeps a plan at its floor of requests.
