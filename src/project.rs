@@ -280,12 +280,7 @@ pub fn check_host(env: &Environment, allowed: &[String]) -> Result<(), String> {
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = crate::api::is_loopback(&url);
     let shown = host.trim_start_matches('[').trim_end_matches(']');
     if host == talkover
         || loopback

@@ -114,12 +114,7 @@ pub fn check_api_url(text: &str) -> Result<String, SettingsError> {
     if url.fragment().is_some() {
         return Err(SettingsError::Fragment);
     }
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = crate::api::is_loopback(&url);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}

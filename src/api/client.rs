@@ -798,16 +798,7 @@ fn clip(text: &str, max: usize) -> String {
 
 /// Whether a base URL's host is loopback (`localhost`, 127.0.0.0/8, `::1`).
 fn is_loopback(base_url: &str) -> bool {
-    match reqwest::Url::parse(base_url)
-        .ok()
-        .as_ref()
-        .and_then(|u| u.host())
-    {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    reqwest::Url::parse(base_url).is_ok_and(|url| super::is_loopback(&url))
 }
 
 /// The outcome of one attempt.

@@ -18,6 +18,17 @@ pub use error::ApiError;
 pub use retry::RetryPolicy;
 pub use tls::SetupError;
 
+/// Whether `url` names this machine (`localhost`, `127.0.0.0/8`, `[::1]`): where plain http
+/// is allowed, no proxy is used, and a project environment's token may always go.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// The API token. It has no `Display`, its `Debug` is redacted, and it is only ever read to
 /// build the `Authorization` header (marked sensitive there).
 #[derive(Clone)]
