@@ -177,7 +177,7 @@ pub fn parse(name: &str, text: &str, base: &Path, file: &Path) -> Result<Project
                 format!(
                     "unknown top-level key {}: a project file has only `environments:`{}",
                     desired::show_key(&key),
-                    suggestion(&key, &TOP_KEYS)
+                    desired::did_you_mean(&key, &TOP_KEYS)
                 ),
             )),
         }
@@ -390,7 +390,7 @@ fn parse_environment(
                     "unknown key {} (an environment has {}){}",
                     desired::show_key(key),
                     ENVIRONMENT_KEYS.join(", "),
-                    suggestion(key, &ENVIRONMENT_KEYS)
+                    desired::did_you_mean(key, &ENVIRONMENT_KEYS)
                 ),
             ),
         }
@@ -552,18 +552,6 @@ fn shown_value(value: &Value) -> String {
         Value::String(s) if s.len() <= 40 => format!("{:?}", crate::printable::visible(s)),
         other => desired::kind(other).to_owned(),
     }
-}
-
-fn suggestion(key: &Value, known: &[&str]) -> String {
-    key.as_str()
-        .and_then(|key| {
-            let tolerance = (key.chars().count() / 3).max(1);
-            known
-                .iter()
-                .find(|k| strsim::levenshtein(key, k) <= tolerance)
-                .map(|k| format!("; did you mean `{k}`?"))
-        })
-        .unwrap_or_default()
 }
 
 /// The longest environment name: names head sections and comment lines.

@@ -18,7 +18,7 @@ use crate::model::{AgentId, Direction, PhoneId, E164};
 
 pub use diagnostic::{Code, Diagnostic, Invalid, Place};
 pub use load::{read_sources, SourceFile};
-pub(crate) use parse::{kind, read_document, show_key};
+pub(crate) use parse::{did_you_mean, kind, read_document, show_key};
 
 /// Where a declared agent (or a problem) comes from: the file, and the line where known.
 #[derive(Clone, Debug, PartialEq, Eq)]

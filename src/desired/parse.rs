@@ -389,19 +389,25 @@ fn text_field(field: &str, value: &Value, problems: &mut Vec<(Code, String)>) ->
 }
 
 fn unknown_key(key: &Value) -> String {
-    let shown = show_key(key);
-    let suggestion = key.as_str().and_then(|key| {
-        // One typo per three characters: "drection" finds direction, "to" does not find id.
-        let tolerance = (key.chars().count() / 3).max(1);
-        ENTRY_KEYS
-            .iter()
-            .find(|known| strsim::levenshtein(key, known) <= tolerance)
-            .map(|known| format!("; did you mean `{known}`?"))
-    });
     format!(
-        "unknown key {shown} (an entry has name or id, direction, phone_numbers){}",
-        suggestion.unwrap_or_default()
+        "unknown key {} (an entry has name or id, direction, phone_numbers){}",
+        show_key(key),
+        did_you_mean(key, &ENTRY_KEYS)
     )
+}
+
+/// `; did you mean `KEY`?` for the first of `known` within one typo per three characters of
+/// `key` ("drection" finds direction, "to" does not find id); empty when none is.
+pub(crate) fn did_you_mean(key: &Value, known: &[&str]) -> String {
+    key.as_str()
+        .and_then(|key| {
+            let tolerance = (key.chars().count() / 3).max(1);
+            known
+                .iter()
+                .find(|k| strsim::levenshtein(key, k) <= tolerance)
+                .map(|k| format!("; did you mean `{k}`?"))
+        })
+        .unwrap_or_default()
 }
 
 pub(crate) fn show_key(key: &Value) -> String {
