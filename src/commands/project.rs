@@ -646,7 +646,10 @@ fn print_reports(fleet: &Fleet<'_>, outcomes: &[Outcome], output: &Output) -> an
             let mut out = String::new();
             for (member, outcome) in fleet.members.iter().zip(outcomes) {
                 if markdown {
-                    out.push_str(&format!("### {} (`{}`)\n\n", member.name(), member.url()));
+                    out.push_str(&render::render_environment_heading_markdown(
+                        member.name(),
+                        member.url(),
+                    ));
                 } else {
                     out.push_str(&render::render_environment_heading(
                         member.name(),
@@ -795,7 +798,7 @@ pub(super) fn routes(
                 let heading = if format == RoutesFormat::Text {
                     render::render_environment_heading(member.name(), member.url(), style)
                 } else {
-                    format!("### {} (`{}`)\n\n", member.name(), member.url())
+                    render::render_environment_heading_markdown(member.name(), member.url())
                 };
                 out.push_str(&heading);
                 if rows.is_empty() && !numbers.is_empty() {

@@ -229,6 +229,11 @@ pub struct EnvironmentPlan<'a> {
     pub plan: &'a Plan,
 }
 
+/// The heading of one environment's section in a project's Markdown (plan, report, routes).
+pub fn render_environment_heading_markdown(name: &str, api_url: &str) -> String {
+    format!("### {} ({})\n\n", escape(name), code(api_url))
+}
+
 /// The least room an environment's section is given; below it, the sections are left out
 /// and the summary lines stand alone.
 const MIN_SECTION: usize = 1_500;
@@ -268,7 +273,7 @@ pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
             out,
             "- **{}** ({}): {} · {} unchanged · {} not managed{warnings}",
             escape(env.name),
-            code(&clip(env.api_url, MAX_CELL)),
+            code(env.api_url),
             if plan.has_changes() {
                 format!("{} to change", plan.changes.len())
             } else {
@@ -306,11 +311,7 @@ pub fn render_project_markdown(environments: &[EnvironmentPlan<'_>]) -> String {
     }
     // In project-file order: the changing environments' sections, then the folded ones.
     for env in environments.iter().filter(|e| e.plan.has_changes()) {
-        let heading = format!(
-            "### {} ({})\n\n",
-            escape(env.name),
-            code(&clip(env.api_url, MAX_CELL))
-        );
+        let heading = render_environment_heading_markdown(env.name, env.api_url);
         let body = render_plan_markdown_within(
             env.plan,
             each.saturating_sub(heading.len()),

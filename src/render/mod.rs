@@ -7,8 +7,8 @@ pub mod routes;
 mod text;
 
 pub use markdown::{
-    render_plan_markdown, render_project_markdown, render_report_markdown, EnvironmentPlan,
-    MAX_CHARS,
+    render_environment_heading_markdown, render_plan_markdown, render_project_markdown,
+    render_report_markdown, EnvironmentPlan, MAX_CHARS,
 };
 pub use text::{
     render_environment_heading, render_plan, render_project_summary, render_report, Style,
