@@ -94,6 +94,17 @@ pub fn table(live: &LiveState, plan: Option<&Plan>) -> Vec<Row> {
 /// The rows for these numbers (E.164 or phone ids), in the order asked; the ones that match
 /// no row are returned as the error.
 pub fn select<'a>(rows: &'a [Row], numbers: &[String]) -> Result<Vec<&'a Row>, Vec<String>> {
+    let (found, missing) = matching(rows, numbers);
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(missing)
+    }
+}
+
+/// The rows for these numbers (E.164 or phone ids), in the order asked, and the numbers that
+/// match no row.
+pub fn matching<'a>(rows: &'a [Row], numbers: &[String]) -> (Vec<&'a Row>, Vec<String>) {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for wanted in numbers {
@@ -106,9 +117,5 @@ pub fn select<'a>(rows: &'a [Row], numbers: &[String]) -> Result<Vec<&'a Row>, V
         }
         found.extend(matching);
     }
-    if missing.is_empty() {
-        Ok(found)
-    } else {
-        Err(missing)
-    }
+    (found, missing)
 }

@@ -757,12 +757,20 @@ pub(super) fn routes(
         .map(|live| crate::routes::table(live, None))
         .collect();
     // A number is shown from every environment that has it, and must be in one at least.
-    let found_somewhere = |number: &String| {
-        tables
-            .iter()
-            .any(|rows| crate::routes::select(rows, std::slice::from_ref(number)).is_ok())
-    };
-    let missing: Vec<&String> = numbers.iter().filter(|n| !found_somewhere(n)).collect();
+    let (shown, missing_here): (Vec<Vec<&crate::routes::Row>>, Vec<Vec<String>>) = tables
+        .iter()
+        .map(|rows| {
+            if numbers.is_empty() {
+                (rows.iter().collect(), Vec::new())
+            } else {
+                crate::routes::matching(rows, numbers)
+            }
+        })
+        .unzip();
+    let missing: Vec<&String> = numbers
+        .iter()
+        .filter(|n| missing_here.iter().all(|missing| missing.contains(n)))
+        .collect();
     if !missing.is_empty() {
         bail!(
             "--number {} is not a phone number of any selected environment (give an E.164 number or a phone-number id)",
@@ -773,24 +781,6 @@ pub(super) fn routes(
                 .join(", --number ")
         );
     }
-    let shown: Vec<Vec<&crate::routes::Row>> = tables
-        .iter()
-        .map(|rows| {
-            if numbers.is_empty() {
-                return rows.iter().collect();
-            }
-            let here: Vec<String> = numbers
-                .iter()
-                .filter(|n| crate::routes::select(rows, std::slice::from_ref(*n)).is_ok())
-                .cloned()
-                .collect();
-            if here.is_empty() {
-                Vec::new()
-            } else {
-                crate::routes::select(rows, &here).unwrap_or_default()
-            }
-        })
-        .collect();
     let mut out = String::new();
     match format {
         RoutesFormat::Text | RoutesFormat::Markdown => {
