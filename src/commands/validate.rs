@@ -58,14 +58,7 @@ pub(super) fn run(paths: &[PathBuf], report: Report) -> anyhow::Result<u8> {
     let loaded = desired::load(paths);
     match report {
         Report::Text => {
-            let config = loaded?;
-            let agents = config.agents.len();
-            let files = config.files;
-            stdout::println(&format!(
-                "ok: {agents} agent{} in {files} file{}, no problems found",
-                if agents == 1 { "" } else { "s" },
-                if files == 1 { "" } else { "s" }
-            ));
+            stdout::println(&format!("ok: {}", summary(&loaded?)));
             Ok(0)
         }
         Report::Json => {
@@ -77,15 +70,7 @@ pub(super) fn run(paths: &[PathBuf], report: Report) -> anyhow::Result<u8> {
                 problems: diagnostics.iter().map(Problem::from).collect(),
             };
             stdout::println(&serde_json::to_string_pretty(&document)?);
-            match diagnostics.len() {
-                0 => Ok(0),
-                // The list is on stdout; stderr says only why the exit code is 1, so that a
-                // CI log that keeps stdout in a file still shows that validation failed.
-                n => Err(anyhow::anyhow!(
-                    "the configuration has {n} problem{}; they are listed in the JSON on stdout",
-                    if n == 1 { "" } else { "s" }
-                )),
-            }
+            json_exit(diagnostics.len())
         }
     }
 }
@@ -111,16 +96,11 @@ pub(super) fn report_environments(
                     None => "the project file".to_owned(),
                 };
                 match result {
-                    Ok(config) => {
-                        let agents = config.agents.len();
-                        let files = config.files;
-                        stdout::println(&format!(
-                            "ok: {}: {agents} agent{} in {files} file{}, no problems found",
-                            name.unwrap_or("(project)"),
-                            if agents == 1 { "" } else { "s" },
-                            if files == 1 { "" } else { "s" }
-                        ));
-                    }
+                    Ok(config) => stdout::println(&format!(
+                        "ok: {}: {}",
+                        name.unwrap_or("(project)"),
+                        summary(config)
+                    )),
                     Err(invalid) => failed.push(format!(
                         "{label}: {}:\n    {}",
                         invalid.count(),
@@ -155,13 +135,31 @@ pub(super) fn report_environments(
             stdout::println(&serde_json::to_string_pretty(&Problems {
                 problems: listed,
             })?);
-            match problems {
-                0 => Ok(0),
-                n => Err(anyhow::anyhow!(
-                    "the configuration has {n} problem{}; they are listed in the JSON on stdout",
-                    if n == 1 { "" } else { "s" }
-                )),
-            }
+            json_exit(problems)
         }
+    }
+}
+
+/// `3 agents in 1 file, no problems found`.
+fn summary(config: &desired::DesiredConfig) -> String {
+    let agents = config.agents.len();
+    let files = config.files;
+    format!(
+        "{agents} agent{} in {files} file{}, no problems found",
+        if agents == 1 { "" } else { "s" },
+        if files == 1 { "" } else { "s" }
+    )
+}
+
+/// The exit of `validate --format json` with `problems` listed on stdout: 0, or an error
+/// whose only job is to say on stderr why the exit code is 1, so that a CI log that keeps
+/// stdout in a file still shows that validation failed.
+fn json_exit(problems: usize) -> anyhow::Result<u8> {
+    match problems {
+        0 => Ok(0),
+        n => Err(anyhow::anyhow!(
+            "the configuration has {n} problem{}; they are listed in the JSON on stdout",
+            if n == 1 { "" } else { "s" }
+        )),
     }
 }
