@@ -93,6 +93,35 @@ pub fn standard_seed() -> Seed {
     }
 }
 
+/// `n` outbound agents with long names and no numbers, and `n` free numbers; the config
+/// gives each agent its number: `n` changes, a lot of Markdown.
+pub fn many_changes(n: usize) -> (Seed, String) {
+    let mut seed = Seed::default();
+    let mut config = String::from("agents:\n");
+    for i in 0..n {
+        seed.phone_numbers.push(SeedPhoneNumber {
+            id: format!("n{i}"),
+            number: format!("+1415{i:07}"),
+            country_code: None,
+            formatted_number: None,
+            r#type: None,
+        });
+        seed.agents.push(SeedAgent {
+            id: format!("agent-{i:04}"),
+            name: format!("Agent with a fairly long descriptive name number {i:04}"),
+            label: None,
+            direction: "outbound".into(),
+            current_status: "published".into(),
+            phone_number_ids: Vec::new(),
+            callback: false,
+        });
+        config.push_str(&format!(
+            "  - id: agent-{i:04}\n    direction: outbound\n    phone_numbers: [\"+1415{i:07}\"]\n"
+        ));
+    }
+    (seed, config)
+}
+
 /// A config that matches [`standard_seed`] exactly.
 pub const MATCHING: &str = r#"agents:
   - name: Support

@@ -13,10 +13,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use talkover_sim::{JournalEntry, Seed, SeedAgent, SeedPhoneNumber, SimConfig, SimHandle};
+use talkover_sim::{JournalEntry, Seed, SeedPhoneNumber, SimConfig, SimHandle};
 use tempfile::TempDir;
 
-use crate::harness::{shell_line, standard_seed, Child, MATCHING};
+use crate::harness::{many_changes, shell_line, standard_seed, Child, MATCHING};
 
 /// The token only the staging simulator accepts.
 const STAGING_TOKEN: &str = "talq_STAGING_SECRET_4e8a1c0d7b";
@@ -1029,35 +1029,6 @@ fn a_failure_in_staging_stops_before_production_is_touched() {
 
 // ---------------------------------------------------------------------------------------
 // markdown
-
-/// `n` outbound agents with long names and no numbers, and `n` free numbers; the config
-/// gives each agent its number: `n` changes, a lot of Markdown.
-fn many_changes(n: usize) -> (Seed, String) {
-    let mut seed = Seed::default();
-    let mut config = String::from("agents:\n");
-    for i in 0..n {
-        seed.phone_numbers.push(SeedPhoneNumber {
-            id: format!("n{i}"),
-            number: format!("+1415{i:07}"),
-            country_code: None,
-            formatted_number: None,
-            r#type: None,
-        });
-        seed.agents.push(SeedAgent {
-            id: format!("agent-{i:04}"),
-            name: format!("Agent with a fairly long descriptive name number {i:04}"),
-            label: None,
-            direction: "outbound".into(),
-            current_status: "published".into(),
-            phone_number_ids: Vec::new(),
-            callback: false,
-        });
-        config.push_str(&format!(
-            "  - id: agent-{i:04}\n    direction: outbound\n    phone_numbers: [\"+1415{i:07}\"]\n"
-        ));
-    }
-    (seed, config)
-}
 
 #[test]
 fn markdown_is_one_comment_with_a_line_per_environment_and_the_unchanged_one_folded() {

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use talkover_sim::{Seed, SeedAgent, SeedPhoneNumber};
 
-use crate::harness::{standard_seed, Test, MATCHING, TOKEN};
+use crate::harness::{many_changes, standard_seed, Test, MATCHING, TOKEN};
 
 /// Changes with a move between inbound agents (ordered steps) and a guard warning (Night's
 /// +14155550400 goes off the air).
@@ -67,29 +67,7 @@ fn json_plan_is_a_versioned_document_with_every_part() {
 #[test]
 fn markdown_is_truncated_past_the_size_limit_and_says_so() {
     // 600 agents each gaining a number: far more than 65,000 characters of detail.
-    let mut seed = Seed::default();
-    let mut config = String::from("agents:\n");
-    for i in 0..600 {
-        seed.phone_numbers.push(SeedPhoneNumber {
-            id: format!("n{i}"),
-            number: format!("+1415{i:07}"),
-            country_code: None,
-            formatted_number: None,
-            r#type: None,
-        });
-        seed.agents.push(SeedAgent {
-            id: format!("agent-{i:04}"),
-            name: format!("Agent with a fairly long descriptive name number {i:04}"),
-            label: None,
-            direction: "outbound".into(),
-            current_status: "published".into(),
-            phone_number_ids: Vec::new(),
-            callback: false,
-        });
-        config.push_str(&format!(
-            "  - id: agent-{i:04}\n    direction: outbound\n    phone_numbers: [\"+1415{i:07}\"]\n"
-        ));
-    }
+    let (seed, config) = many_changes(600);
     let out = Test::new()
         .seed(seed)
         .file("agents.yaml", &config)
