@@ -122,6 +122,17 @@ pub fn many_changes(n: usize) -> (Seed, String) {
     (seed, config)
 }
 
+/// Asserts that `text` (the stream `stream` of a run) contains every one of `fragments`.
+#[track_caller]
+pub fn assert_has(stream: &str, text: &str, fragments: &[&str]) {
+    for fragment in fragments {
+        assert!(
+            text.contains(fragment),
+            "{stream} lacks {fragment:?}:\n{text}"
+        );
+    }
+}
+
 /// A config that matches [`standard_seed`] exactly.
 pub const MATCHING: &str = r#"agents:
   - name: Support
@@ -1039,13 +1050,7 @@ impl Output {
     /// Asserts that stderr contains every fragment.
     #[track_caller]
     pub fn stderr_has(&self, fragments: &[&str]) -> &Output {
-        for fragment in fragments {
-            assert!(
-                self.stderr.contains(fragment),
-                "stderr lacks {fragment:?}:\n{}",
-                self.stderr
-            );
-        }
+        assert_has("stderr", &self.stderr, fragments);
         self
     }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 use talkover_sim::{JournalEntry, Seed, SeedPhoneNumber, SimConfig, SimHandle};
 use tempfile::TempDir;
 
-use crate::harness::{many_changes, shell_line, standard_seed, Child, MATCHING};
+use crate::harness::{assert_has, many_changes, shell_line, standard_seed, Child, MATCHING};
 
 /// The token only the staging simulator accepts.
 const STAGING_TOKEN: &str = "talq_STAGING_SECRET_4e8a1c0d7b";
@@ -359,25 +359,13 @@ impl Out {
 
     #[track_caller]
     fn stderr_has(&self, fragments: &[&str]) -> &Out {
-        for fragment in fragments {
-            assert!(
-                self.stderr.contains(fragment),
-                "stderr lacks {fragment:?}:\n{}",
-                self.stderr
-            );
-        }
+        assert_has("stderr", &self.stderr, fragments);
         self
     }
 
     #[track_caller]
     fn stdout_has(&self, fragments: &[&str]) -> &Out {
-        for fragment in fragments {
-            assert!(
-                self.stdout.contains(fragment),
-                "stdout lacks {fragment:?}:\n{}",
-                self.stdout
-            );
-        }
+        assert_has("stdout", &self.stdout, fragments);
         self
     }
 
