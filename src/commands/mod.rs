@@ -76,27 +76,14 @@ pub(crate) fn dispatch(arguments: cli::Arguments) -> anyhow::Result<u8> {
                 cli::ValidateFormat::Text => validate::Report::Text,
                 cli::ValidateFormat::Json => validate::Report::Json,
             };
-            // A project file with problems is reported as validation problems (in JSON too),
-            // not as an error before validation.
-            if paths.is_empty() {
-                if let Some(file) = crate::project::find(project.as_deref()) {
-                    return match crate::project::load(&file) {
-                        Ok(project) => {
-                            let selected = select(&project, &envs)?;
-                            project::validate(&selected, report)
-                        }
-                        Err(invalid) => {
-                            validate::report_environments(&[(None, Err(invalid))], report)
-                        }
-                    };
-                }
-            }
-            match mode(project.as_deref(), paths, &envs)? {
-                Mode::Single(paths) => validate::run(&paths, report),
-                Mode::Project(project) => {
-                    let selected = select(&project, &envs)?;
-                    project::validate(&selected, report)
-                }
+            match locate(project.as_deref(), paths, &envs)? {
+                Located::Single(paths) => validate::run(&paths, report),
+                // A project file with problems is reported as validation problems (in JSON
+                // too), not as an error before validation.
+                Located::Project(file) => match crate::project::load(&file) {
+                    Ok(project) => project::validate(&select(&project, &envs)?, report),
+                    Err(invalid) => validate::report_environments(&[(None, Err(invalid))], report),
+                },
             }
         }
         Command::Plan {
@@ -312,20 +299,38 @@ fn mode(
     paths: Vec<std::path::PathBuf>,
     envs: &[String],
 ) -> anyhow::Result<Mode> {
+    Ok(match locate(project, paths, envs)? {
+        Located::Single(paths) => Mode::Single(paths),
+        Located::Project(file) => Mode::Project(load_project(&file)?),
+    })
+}
+
+/// The mode, before the project file is read: config PATHs, or the project file's path.
+enum Located {
+    Single(Vec<std::path::PathBuf>),
+    Project(std::path::PathBuf),
+}
+
+/// See [`mode`].
+fn locate(
+    project: Option<&std::path::Path>,
+    paths: Vec<std::path::PathBuf>,
+    envs: &[String],
+) -> anyhow::Result<Located> {
     if !paths.is_empty() {
         if !envs.is_empty() {
             bail!("--env selects environments of the project file, and cannot be used with config PATHs (which name one environment's config, used with {}): give one or the other", settings::TOKEN_VAR);
         }
-        return Ok(Mode::Single(paths));
+        return Ok(Located::Single(paths));
     }
     match crate::project::find(project) {
-        Some(file) => Ok(Mode::Project(load_project(&file)?)),
+        Some(file) => Ok(Located::Project(file)),
         None if !envs.is_empty() => bail!(
             "--env needs a project file: there is no {} here (or give --project FILE / {})",
             crate::project::DEFAULT_FILE,
             crate::project::PROJECT_VAR
         ),
-        None => Ok(Mode::Single(paths)),
+        None => Ok(Located::Single(paths)),
     }
 }
 
