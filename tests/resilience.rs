@@ -209,3 +209,33 @@ fn a_put_that_timed_out_may_have_been_applied_and_the_report_says_so() {
         "{report:#}"
     );
 }
+
+/// A burst of concurrent PUTs must not overrun what is left of the window: the requests
+/// still in flight when an answer says how many are left are taken off it. Against 10
+/// requests per 2 s, an apply of 20 changes drew four 429s before they were.
+#[test]
+fn concurrent_puts_never_overrun_the_window() {
+    let (seed, config) = crate::harness::many_changes(20);
+    let scenario = Test::new()
+        .seed(seed)
+        .sim(|c| {
+            c.rate_limit = Some(RateLimit {
+                limit: 10,
+                window: Duration::from_secs(2),
+            });
+            // So that PUTs are in flight together, as against a real server.
+            c.latency = Duration::from_millis(20);
+        })
+        .file("agents.yaml", &config)
+        .start();
+    // A plan first, as in CI: the apply starts in a window it has partly used.
+    scenario.run_expect(2, &["plan", "--detailed-exitcode", "agents.yaml"]);
+    // Every agent changes: the change-size guard is not what this test is about.
+    let out = scenario.run(&["apply", "--auto-approve", "--force", "agents.yaml"]);
+    assert_eq!(out.puts().len(), 20);
+    assert!(
+        !statuses(&out).contains(&429),
+        "paced requests are not refused: {:?}",
+        statuses(&out)
+    );
+}
